@@ -1,0 +1,168 @@
+"""The ``nlp-judgments`` command: argument parsing only; every subcommand calls a library function.
+
+Errors the user can fix (bad config, bad data, missing model folder) are printed as one line
+naming the file, line and reason, with exit status 2: never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from pathlib import Path
+
+from .config import ConfigError
+from .spans import DataError
+
+FORMATS = ["auto", "spans", "cail2021", "cail2022", "conll", "labelstudio"]
+
+
+def _cmd_train(args: argparse.Namespace, overrides: list[str]) -> int:
+    from .config import load_config
+    from .train import train
+
+    config = load_config(args.config, overrides)
+    if args.print_config:
+        print(config.to_yaml())
+        return 0
+    result = train(config)
+    print(f"trained {result.steps} updates in {result.seconds:.1f}s; best dev F1: "
+          f"{'n/a' if result.best_f1 is None else f'{result.best_f1:.4f}'}; model: {result.output_dir / 'model-best'}")
+    return 0
+
+
+def _cmd_evaluate(args: argparse.Namespace) -> int:
+    from .evaluate import evaluate
+    from .metrics import format_table
+
+    label_map = "model" if args.label_map is None else (None if args.label_map == "none" else args.label_map)
+    scores = evaluate(args.model, args.data, args.format, label_map, args.output, args.batch_size)
+    print(format_table(scores))
+    if scores.get("seqeval_strict_micro_f1") is not None:
+        print(f"seqeval strict micro-F1 (cross-check): {scores['seqeval_strict_micro_f1']:.4f}")
+    for kind, examples in scores["error_examples"].items():
+        print(f"{kind}: " + " | ".join(examples[:3]))
+    if scores["labels_not_in_model"]:
+        print(f"warning: gold labels the model does not predict: {', '.join(scores['labels_not_in_model'])}")
+    return 0
+
+
+def _cmd_convert(args: argparse.Namespace) -> int:
+    from .formats import convert
+
+    label_map = None if args.label_map in (None, "none") else args.label_map
+    if label_map is not None:
+        from .formats import LABEL_MAPS
+
+        if label_map not in LABEL_MAPS:
+            raise ConfigError(f"unknown label map {label_map!r}; presets: {', '.join(sorted(LABEL_MAPS))}")
+        label_map = LABEL_MAPS[label_map]
+    stats = convert(args.input, args.input_format, args.output, args.output_format, label_map=label_map)
+    print(json.dumps(stats.to_dict() if hasattr(stats, "to_dict") else vars(stats), ensure_ascii=False))
+    return 0
+
+
+def _cmd_prelabel(args: argparse.Namespace) -> int:
+    from .prelabel import prelabel_files
+
+    stats = prelabel_files([Path(p) for p in args.inputs], Path(args.output), progress=not args.quiet)
+    print(json.dumps(stats, ensure_ascii=False))
+    return 0
+
+
+def _cmd_tag(args: argparse.Namespace) -> int:
+    from .tagger import Tagger
+
+    tagger = Tagger.load(args.model, batch_size=args.batch_size, num_threads=args.threads or None)
+    texts = [Path(p).read_text(encoding="utf-8") for p in args.inputs] if args.inputs else [sys.stdin.read()]
+    for source, entities in zip(args.inputs or ["-"], tagger.tag(texts)):
+        print(json.dumps({"source": source, "entities": [e.to_dict() for e in entities]}, ensure_ascii=False))
+    return 0
+
+
+def _cmd_encoder(args: argparse.Namespace) -> int:
+    from .encoders import resolve_encoder
+
+    print(resolve_encoder(args.name))
+    return 0
+
+
+def _cmd_demo(args: argparse.Namespace) -> int:
+    from .demo import run_demo
+
+    run_demo(Path(args.output), quick=args.quick)
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="nlp-judgments", description="Tag entities in Chinese criminal judgments.")
+    parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("train", help="train a tagger from a YAML config",
+                       description="Train from a YAML config; any key can be overridden: --train.lr=3e-5 "
+                                   "--data.train_file=PATH --data.dev_file=PATH --output_dir=PATH")
+    p.add_argument("--config", help="YAML file (see configs/); defaults apply without one")
+    p.add_argument("--print-config", action="store_true", help="print the resolved config and exit")
+
+    p = sub.add_parser("evaluate", help="score a model folder on a labelled file")
+    p.add_argument("--model", required=True, help="a model folder (model-best/ or model-last/)")
+    p.add_argument("--data", required=True)
+    p.add_argument("--format", default="auto", choices=FORMATS)
+    p.add_argument("--label-map", help="preset name, or 'none'; default: the map the model was trained with")
+    p.add_argument("--output", help="write the full metrics JSON here")
+    p.add_argument("--batch-size", type=int, default=32)
+
+    p = sub.add_parser("convert", help="convert between data formats")
+    p.add_argument("input")
+    p.add_argument("output")
+    p.add_argument("--from", dest="input_format", default="auto", choices=FORMATS)
+    p.add_argument("--to", dest="output_format", default="spans", choices=FORMATS[1:])
+    p.add_argument("--label-map", help="preset name from formats.LABEL_MAPS, or 'none'")
+
+    p = sub.add_parser("prelabel", help="rule-based silver spans for raw judgments")
+    p.add_argument("inputs", nargs="+", help="JSONL with id and text, or folders of .txt")
+    p.add_argument("-o", "--output", required=True)
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+
+    p = sub.add_parser("tag", help="tag text files (or stdin) with a model, one JSON line each")
+    p.add_argument("--model", required=True)
+    p.add_argument("inputs", nargs="*")
+    p.add_argument("--batch-size", type=int, default=16)
+    p.add_argument("--threads", type=int, default=0)
+
+    p = sub.add_parser("encoder", help="build a built-in encoder into the cache and print its folder")
+    p.add_argument("name", nargs="?", default="builtin:e5-small")
+
+    p = sub.add_parser("demo", help="train on the bundled judgments, tag a held-out one, print the result")
+    p.add_argument("--output", default="runs/demo")
+    p.add_argument("--quick", action="store_true", help="tiny random encoder: seconds, for smoke tests")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args, extra = parser.parse_known_args(argv)
+    if extra and args.command != "train":
+        parser.error(f"unrecognized arguments: {' '.join(extra)}")
+    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO, format="%(asctime)s %(name)s: %(message)s",
+                        datefmt="%H:%M:%S")
+    try:
+        if args.command == "train":
+            return _cmd_train(args, extra)
+        handler = {"evaluate": _cmd_evaluate, "convert": _cmd_convert, "prelabel": _cmd_prelabel,
+                   "tag": _cmd_tag, "encoder": _cmd_encoder, "demo": _cmd_demo}[args.command]
+        return handler(args)
+    except (ConfigError, DataError, FileNotFoundError) as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    except ValueError as e:  # model folders, encoders: user-fixable, said in one line
+        if args.verbose:
+            raise
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

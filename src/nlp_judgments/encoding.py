@@ -1,0 +1,408 @@
+"""From character spans to model inputs and back: tokens, tags and windows live only here.
+
+Everything outside this module speaks character spans into the original text. Inside:
+
+1. ``TokenIndex.tokenize`` runs the tokenizer with ``offset_mapping`` (so it works for character
+   vocabularies and for sentencepiece vocabularies whose pieces cover several characters), trims
+   whitespace off offsets, and marks tokens that own no character of their own (the lone ``▁`` that
+   sentencepiece puts before a text carries the same offsets as the next token) as *ignored*: they get
+   no label and are never decoded, so no character is counted twice.
+2. ``spans_to_tags`` turns spans into one tag per token (BIO or BIOES). Overlapping gold spans are
+   resolved by a policy (``resolve_overlaps``) and counted; a span whose edge falls inside a token is
+   tagged on the tokens that cover it and reported as *misaligned* (count and examples), never dropped
+   silently.
+3. ``window_starts`` cuts a long token sequence into windows of ``max_length`` with ``stride`` shared
+   tokens; ``merge_windows`` puts per-window predictions back together, taking each token from the
+   window where it sits most centrally.
+4. ``tags_to_spans`` decodes a tag sequence back to character spans.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Iterable, Sequence
+
+import numpy as np
+
+from .spans import Document, Span
+
+IGNORE = -100  # label id for positions that carry no loss (special tokens, ignored tokens, padding)
+
+
+# --------------------------------------------------------------------------------------------
+# Tag vocabularies
+# --------------------------------------------------------------------------------------------
+
+
+def tag_names(labels: Sequence[str], scheme: str) -> list[str]:
+    """``["O", "B-X", "I-X", ...]`` (BIO) or with ``E-X``/``S-X`` too (BIOES), in a fixed order.
+
+    >>> tag_names(["PER"], "BIOES")
+    ['O', 'B-PER', 'I-PER', 'E-PER', 'S-PER']
+    """
+    prefixes = "BI" if scheme == "BIO" else "BIES"
+    return ["O"] + [f"{p}-{label}" for label in labels for p in prefixes]
+
+
+def allowed_transition(prev: str, cur: str, scheme: str) -> bool:
+    """Whether tag ``cur`` may follow tag ``prev`` (``prev`` may be "START"; ``cur`` may be "END")."""
+    p_kind, _, p_label = prev.partition("-")
+    c_kind, _, c_label = cur.partition("-")
+    open_entity = p_kind in ("B", "I")  # an entity is open after B or I
+    if scheme == "BIO":
+        return c_kind != "I" or (open_entity and p_label == c_label)
+    # BIOES: an open entity must continue with I or E of its label; I and E need an open entity.
+    if c_kind in ("I", "E"):
+        return open_entity and p_label == c_label
+    return not open_entity
+
+
+# --------------------------------------------------------------------------------------------
+# Tokenization with character offsets
+# --------------------------------------------------------------------------------------------
+
+
+def _is_cjk(ch: str) -> bool:
+    cp = ord(ch)
+    return (
+        0x4E00 <= cp <= 0x9FFF
+        or 0x3400 <= cp <= 0x4DBF
+        or 0x20000 <= cp <= 0x2FA1F
+        or 0xF900 <= cp <= 0xFAFF
+        or 0x3000 <= cp <= 0x303F  # CJK punctuation: 、。〇《》「」
+        or 0xFF00 <= cp <= 0xFFEF  # full-width forms: ，（）：；
+    )
+
+
+@dataclass
+class TokenizedText:
+    """One text as tokens: ids, ``[start, end)`` character offsets, and which tokens own no character."""
+
+    ids: list[int]
+    offsets: list[tuple[int, int]]
+    ignored: list[bool]
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+
+class TokenIndex:
+    """A tokenizer plus what this module needs to know about it (special ids, vocabulary lookups)."""
+
+    def __init__(self, tokenizer, pretokenize: str = "none"):
+        if not getattr(tokenizer, "is_fast", False):
+            raise ValueError("a fast (Rust) tokenizer is required for character offsets")
+        self.tokenizer = tokenizer
+        self.pretokenize = pretokenize
+        self.cls_id = tokenizer.cls_token_id if tokenizer.cls_token_id is not None else tokenizer.bos_token_id
+        self.sep_id = tokenizer.sep_token_id if tokenizer.sep_token_id is not None else tokenizer.eos_token_id
+        self.pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
+        if self.cls_id is None or self.sep_id is None:
+            raise ValueError("the tokenizer has no CLS/SEP (or BOS/EOS) token")
+        self._vocab = tokenizer.get_vocab() if pretokenize == "cjk_chars" else None
+
+    def tokenize(self, texts: Sequence[str]) -> list[TokenizedText]:
+        """Tokenize a batch of texts (one call into the Rust tokenizer) with cleaned offsets."""
+        if not texts:
+            return []
+        enc = self.tokenizer(
+            list(texts), add_special_tokens=False, return_offsets_mapping=True, return_attention_mask=False
+        )
+        out = []
+        for text, ids, offsets in zip(texts, enc["input_ids"], enc["offset_mapping"]):
+            ids, offsets = list(ids), [tuple(o) for o in offsets]
+            if self._vocab is not None:
+                ids, offsets = self._split_cjk(text, ids, offsets)
+            out.append(_clean_offsets(text, ids, offsets))
+        return out
+
+    def _split_cjk(self, text: str, ids: list[int], offsets: list[tuple[int, int]]):
+        """Give each CJK character its own piece where the vocabulary has one (``cjk_chars``).
+
+        A sentencepiece vocabulary merges frequent words (``价值人民币`` may become ``价值`` ``人民币``), so an
+        entity starting at ``人`` of ``价值人民币`` would start inside a token. Splitting all-CJK tokens
+        into single-character pieces puts every boundary on a token boundary; a token with any character
+        missing from the vocabulary is kept whole (and any span inside it is reported as misaligned).
+        """
+        vocab = self._vocab
+        new_ids, new_offsets = [], []
+        for tid, (s, e) in zip(ids, offsets):
+            piece = text[s:e]
+            if e - s > 1 and all(_is_cjk(c) for c in piece):
+                # The first character keeps the word-initial marker if the original piece had one.
+                token = self.tokenizer.convert_ids_to_tokens(tid)
+                first = ("▁" + piece[0]) if token.startswith("▁") else piece[0]
+                chars = [vocab.get(first, vocab.get(piece[0]))] + [vocab.get(c) for c in piece[1:]]
+                if all(c is not None for c in chars):
+                    new_ids.extend(chars)
+                    new_offsets.extend((s + i, s + i + 1) for i in range(e - s))
+                    continue
+            new_ids.append(tid)
+            new_offsets.append((s, e))
+        return new_ids, new_offsets
+
+
+def _clean_offsets(text: str, ids: list[int], offsets: list[tuple[int, int]]) -> TokenizedText:
+    """Trim whitespace off token offsets and mark tokens that own no character.
+
+    sentencepiece's ``▁iPhone`` covers the space before ``iPhone``; trimming lets an entity start at
+    ``i``. A token is ignored when its trimmed range is empty or equals the next token's range (the lone
+    ``▁`` before the first character), so each character belongs to at most one labelled token.
+    """
+    cleaned = []
+    for s, e in offsets:
+        while s < e and text[s].isspace():
+            s += 1
+        while e > s and text[e - 1].isspace():
+            e -= 1
+        cleaned.append((s, e))
+    ignored = [s >= e for s, e in cleaned]
+    for i in range(len(cleaned) - 1):
+        if not ignored[i] and cleaned[i] == cleaned[i + 1]:
+            ignored[i] = True
+    return TokenizedText(ids, cleaned, ignored)
+
+
+# --------------------------------------------------------------------------------------------
+# Spans <-> tags
+# --------------------------------------------------------------------------------------------
+
+
+def resolve_overlaps(spans: Iterable[Span], policy: str = "longest") -> tuple[list[Span], list[Span]]:
+    """Split spans into a non-overlapping set to tag and the ones that had to be dropped.
+
+    ``longest`` keeps longer spans first (a location that contains a victim's name keeps the location);
+    ``first`` keeps spans in order of start offset. Both are deterministic.
+
+    >>> resolve_overlaps([Span(0, 6, "NS"), Span(2, 4, "NHVI")])
+    ([Span(start=0, end=6, label='NS')], [Span(start=2, end=4, label='NHVI')])
+    """
+    spans = sorted(set(spans))
+    if policy == "longest":
+        order = sorted(spans, key=lambda s: (-(s.end - s.start), s.start, s.label))
+    elif policy == "first":
+        order = spans
+    else:
+        raise ValueError(f"unknown overlap policy {policy!r}")
+    kept: list[Span] = []
+    dropped: list[Span] = []
+    for span in order:
+        if any(span.start < k.end and k.start < span.end for k in kept):
+            dropped.append(span)
+        else:
+            kept.append(span)
+    return sorted(kept), sorted(dropped)
+
+
+@dataclass
+class AlignmentReport:
+    """What encoding had to do to the gold spans; printed before training and saved with the model."""
+
+    documents: int = 0
+    spans: int = 0
+    overlapping_dropped: int = 0
+    misaligned: int = 0  # edge inside a token: tagged on the covering tokens
+    unreachable: int = 0  # no token covers the span at all (e.g. whitespace only)
+    token_conflicts: int = 0  # two spans cover the same token after expansion: the later is dropped
+    windows: int = 0
+    examples: dict[str, list[str]] = field(default_factory=dict)
+
+    def note(self, kind: str, doc: Document, span: Span, limit: int = 5) -> None:
+        setattr(self, kind, getattr(self, kind) + 1)
+        bucket = self.examples.setdefault(kind, [])
+        if len(bucket) < limit:
+            left = doc.text[max(0, span.start - 6) : span.start]
+            right = doc.text[span.end : span.end + 6]
+            bucket.append(f"{doc.id}: {left}[{doc.text[span.start:span.end]}]{right} {span.label}")
+
+    def to_dict(self) -> dict:
+        return dict(self.__dict__)
+
+    def summary(self) -> str:
+        return (
+            f"{self.documents} docs, {self.spans} spans, {self.windows} windows; "
+            f"overlapping dropped {self.overlapping_dropped}, misaligned (edge inside a token) {self.misaligned}, "
+            f"unreachable {self.unreachable}, token conflicts {self.token_conflicts}"
+        )
+
+
+def spans_to_tags(
+    tokens: TokenizedText,
+    spans: Iterable[Span],
+    scheme: str,
+    doc: Document | None = None,
+    report: AlignmentReport | None = None,
+) -> list[str | None]:
+    """One tag per token; ``None`` for ignored tokens. Spans must not overlap (see resolve_overlaps)."""
+    tags: list[str | None] = [None if ig else "O" for ig in tokens.ignored]
+    starts = np.array([s for s, _ in tokens.offsets], dtype=np.int64)
+    ends = np.array([e for _, e in tokens.offsets], dtype=np.int64)
+    live = ~np.array(tokens.ignored, dtype=bool) if len(tokens) else np.zeros(0, dtype=bool)
+    for span in sorted(spans):
+        idx = np.nonzero(live & (starts < span.end) & (ends > span.start))[0] if len(tokens) else []
+        if len(idx) == 0:
+            if report is not None and doc is not None:
+                report.note("unreachable", doc, span)
+            continue
+        first, last = int(idx[0]), int(idx[-1])
+        if any(tags[i] != "O" for i in idx):
+            if report is not None and doc is not None:
+                report.note("token_conflicts", doc, span)
+            continue
+        if report is not None and doc is not None and (starts[first] != span.start or ends[last] != span.end):
+            report.note("misaligned", doc, span)
+        for i in idx:
+            tags[i] = f"I-{span.label}"
+        tags[first] = f"B-{span.label}"
+        if scheme == "BIOES":
+            if first == last:
+                tags[first] = f"S-{span.label}"
+            else:
+                tags[last] = f"E-{span.label}"
+    return tags
+
+
+def tags_to_spans(tags: Sequence[str | None], offsets: Sequence[tuple[int, int]]) -> list[Span]:
+    """Decode token tags to character spans; ``None`` (ignored) tokens are skipped.
+
+    Decoding is lenient, as a user would want from a softmax tagger: an ``I-X`` that does not continue
+    an ``X`` entity starts a new one, and ``E``/``S`` close entities in BIOES.
+
+    >>> tags_to_spans(["B-PER", "I-PER", "O", "I-LOC"], [(0, 1), (1, 2), (2, 3), (3, 5)])
+    [Span(start=0, end=2, label='PER'), Span(start=3, end=5, label='LOC')]
+    """
+    spans: list[Span] = []
+    cur_label: str | None = None
+    cur_start = cur_end = 0
+
+    def close() -> None:
+        nonlocal cur_label
+        if cur_label is not None:
+            spans.append(Span(cur_start, cur_end, cur_label))
+        cur_label = None
+
+    for tag, (s, e) in zip(tags, offsets):
+        if tag is None:
+            continue
+        kind, _, label = tag.partition("-")
+        if kind == "O":
+            close()
+        elif kind in ("B", "S") or cur_label != label:
+            close()
+            cur_label, cur_start, cur_end = label, s, e
+            if kind == "S":
+                close()
+        else:  # I or E continuing the open entity
+            cur_end = e
+            if kind == "E":
+                close()
+    close()
+    return spans
+
+
+# --------------------------------------------------------------------------------------------
+# Windows
+# --------------------------------------------------------------------------------------------
+
+
+def window_starts(n_tokens: int, content_length: int, stride: int) -> list[int]:
+    """Start offsets of windows of ``content_length`` tokens sharing ``stride`` tokens.
+
+    >>> window_starts(10, 4, 1)
+    [0, 3, 6]
+    >>> window_starts(0, 4, 1)
+    [0]
+    """
+    if content_length <= stride:
+        raise ValueError("window content must be longer than the stride")
+    step = content_length - stride
+    starts = [0]
+    while starts[-1] + content_length < n_tokens:
+        starts.append(starts[-1] + step)
+    return starts
+
+
+def window_owners(n_tokens: int, starts: Sequence[int], content_length: int) -> list[tuple[int, int]]:
+    """The token range each window is responsible for when predictions are merged.
+
+    A token that two windows share is taken from the one where it sits further from an edge: the
+    boundary between windows k and k+1 is the middle of their overlap.
+    """
+    ranges = []
+    for k, s in enumerate(starts):
+        own_start = 0 if k == 0 else ranges[-1][1]
+        if k + 1 < len(starts):
+            prev_end = min(s + content_length, n_tokens)
+            nxt = starts[k + 1]
+            own_end = nxt + (prev_end - nxt) // 2
+        else:
+            own_end = n_tokens
+        ranges.append((own_start, own_end))
+    return ranges
+
+
+def merge_windows(window_scores: Sequence[np.ndarray], starts: Sequence[int], n_tokens: int, content_length: int) -> np.ndarray:
+    """Stitch per-window token scores ``[len_w, C]`` into one ``[n_tokens, C]`` array (central policy)."""
+    if n_tokens == 0:
+        width = window_scores[0].shape[1] if len(window_scores) else 0
+        return np.zeros((0, width), dtype=np.float32)
+    out = np.empty((n_tokens, window_scores[0].shape[1]), dtype=window_scores[0].dtype)
+    for scores, start, (own_start, own_end) in zip(window_scores, starts, window_owners(n_tokens, starts, content_length)):
+        out[own_start:own_end] = scores[own_start - start : own_end - start]
+    return out
+
+
+# --------------------------------------------------------------------------------------------
+# Training features
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass
+class Encoder:
+    """Turns documents into fixed-size training windows for one tokenizer, label set and scheme."""
+
+    index: TokenIndex
+    labels: list[str]
+    scheme: str = "BIO"
+    max_length: int = 256
+    stride: int = 64
+    overlap_policy: str = "longest"
+
+    def __post_init__(self) -> None:
+        self.tags = tag_names(self.labels, self.scheme)
+        self.tag_to_id = {t: i for i, t in enumerate(self.tags)}
+        self.content_length = self.max_length - 2
+
+    def windows(self, n_tokens: int) -> list[int]:
+        return window_starts(n_tokens, self.content_length, self.stride)
+
+    def encode(self, docs: Sequence[Document], report: AlignmentReport | None = None, batch: int = 256) -> list[dict]:
+        """Training windows: ``{"input_ids": [...], "labels": [...]}`` with CLS/SEP added.
+
+        Windows with no token (empty texts) are skipped: they carry no supervision.
+        """
+        report = report if report is not None else AlignmentReport()
+        features: list[dict] = []
+        for i in range(0, len(docs), batch):
+            chunk = docs[i : i + batch]
+            for doc, toks in zip(chunk, self.index.tokenize([d.text for d in chunk])):
+                report.documents += 1
+                report.spans += len(doc.spans)
+                kept, dropped = resolve_overlaps(doc.spans, self.overlap_policy)
+                for span in dropped:
+                    report.note("overlapping_dropped", doc, span)
+                tags = spans_to_tags(toks, kept, self.scheme, doc, report)
+                label_ids = [IGNORE if t is None else self.tag_to_id[t] for t in tags]
+                if len(toks) == 0:
+                    continue
+                for start in self.windows(len(toks)):
+                    end = min(start + self.content_length, len(toks))
+                    features.append(
+                        {
+                            "input_ids": [self.index.cls_id] + toks.ids[start:end] + [self.index.sep_id],
+                            "labels": [IGNORE] + label_ids[start:end] + [IGNORE],
+                        }
+                    )
+                    report.windows += 1
+        return features
+

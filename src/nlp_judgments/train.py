@@ -1,0 +1,426 @@
+"""Training: ``train(config)`` reads data, builds the model, runs the loop, saves model folders.
+
+Shaped like a fine-tune script in three steps: ``train`` (public signature) → ``_setup`` (build every
+object from the config) → ``_fit`` (the loop). Written against ``accelerate`` so that
+``accelerate launch -m nlp_judgments.cli train ...`` runs it unchanged on several GPUs or nodes: each
+process takes every N-th batch of the same seeded order, gradients are averaged by accelerate, and
+evaluation and saving happen on the main process.
+
+Outputs in ``output_dir``:
+
+- ``model-best/``: the best dev micro-F1 so far (or the last model when there is no dev set);
+- ``model-last/``: the model at the end of training;
+- ``checkpoint/``: optimizer, scheduler, RNG state and position in the data, for resuming;
+- ``config.yaml``, ``train_log.jsonl`` (one line per evaluation), ``encoding_report.json``.
+
+Resuming (``train.resume``, on by default) restarts from ``checkpoint/`` at the exact batch it reached,
+with the same RNG state, so an interrupted run ends with the same weights as an uninterrupted one.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import random
+import resource
+import shutil
+import time
+from contextlib import nullcontext
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+import torch
+
+from .artifacts import ModelMeta, save_model
+from .config import Config, ConfigError
+from .encoding import IGNORE, AlignmentReport, Encoder, TokenIndex
+from .model import TaggingModel
+from .spans import DataError, Document
+
+log = logging.getLogger("nlp_judgments.train")
+
+
+# --------------------------------------------------------------------------------------------
+# Data
+# --------------------------------------------------------------------------------------------
+
+
+def load_documents(path: str, fmt: str, label_map, labels: list[str] | None = None) -> tuple[list[Document], dict]:
+    """Read a data file into documents with the configured label map; returns (docs, read stats)."""
+    from . import formats
+
+    if not Path(path).exists():
+        raise DataError("file not found", path)
+    if isinstance(label_map, str):
+        if label_map not in formats.LABEL_MAPS:
+            raise ConfigError(f"unknown label map {label_map!r}; presets: {', '.join(sorted(formats.LABEL_MAPS))}")
+        label_map = formats.LABEL_MAPS[label_map]
+    stats = formats.ReadStats()
+    allowed = set(labels) if labels is not None else None
+    docs = list(formats.read_documents(path, fmt, label_map=label_map, allowed=allowed, stats=stats))
+    return docs, stats.to_dict() if hasattr(stats, "to_dict") else vars(stats)
+
+
+def split_data(config: Config) -> tuple[list[Document], list[Document], dict]:
+    d = config.data
+    if d.train_file is None:
+        raise ConfigError("data.train_file is not set (give --data.train_file=PATH)")
+    train_docs, train_stats = load_documents(d.train_file, d.format, d.label_map, d.labels)
+    dev_docs: list[Document] = []
+    dev_stats: dict = {}
+    if d.dev_file is not None:
+        dev_docs, dev_stats = load_documents(d.dev_file, d.format, d.label_map, d.labels)
+    elif d.dev_last_n:
+        if d.dev_last_n >= len(train_docs):
+            raise ConfigError(f"data.dev_last_n={d.dev_last_n} leaves no training data ({len(train_docs)} documents)")
+        train_docs, dev_docs = train_docs[: -d.dev_last_n], train_docs[-d.dev_last_n :]
+    if not train_docs:
+        raise DataError("no training documents", d.train_file)
+    return train_docs, dev_docs, {"train": train_stats, "dev": dev_stats}
+
+
+def length_bucketed_batches(lengths: list[int], batch_size: int, seed: int) -> list[list[int]]:
+    """Shuffled batches of similar lengths: little padding, still a different order every epoch.
+
+    Indices are shuffled, cut into pools of 50 batches, each pool sorted by length and cut into
+    batches, and the batches shuffled again.
+    """
+    rng = random.Random(seed)
+    order = list(range(len(lengths)))
+    rng.shuffle(order)
+    pool = batch_size * 50
+    batches = []
+    for i in range(0, len(order), pool):
+        chunk = sorted(order[i : i + pool], key=lambda j: lengths[j])
+        batches.extend(chunk[k : k + batch_size] for k in range(0, len(chunk), batch_size))
+    rng.shuffle(batches)
+    return batches
+
+
+def collate(features: list[dict], pad_id: int) -> dict[str, torch.Tensor]:
+    width = max(len(f["input_ids"]) for f in features)
+    ids = torch.full((len(features), width), pad_id, dtype=torch.long)
+    labels = torch.full((len(features), width), IGNORE, dtype=torch.long)
+    mask = torch.zeros((len(features), width), dtype=torch.long)
+    for row, f in enumerate(features):
+        n = len(f["input_ids"])
+        ids[row, :n] = torch.tensor(f["input_ids"])
+        labels[row, :n] = torch.tensor(f["labels"])
+        mask[row, :n] = 1
+    return {"input_ids": ids, "attention_mask": mask, "labels": labels}
+
+
+# --------------------------------------------------------------------------------------------
+# Model
+# --------------------------------------------------------------------------------------------
+
+
+def build_model(config: Config, labels: list[str]):
+    """Tokenizer and a fresh ``TaggingModel`` for ``labels`` on the configured encoder."""
+    from transformers import AutoModelForTokenClassification, AutoTokenizer
+
+    from .encoders import resolve_encoder
+    from .encoding import tag_names
+
+    m = config.model
+    source = resolve_encoder(m.name_or_path, tiny_hidden=m.tiny_hidden, tiny_layers=m.tiny_layers)
+    tags = tag_names(labels, config.data.scheme)
+    extra = {}
+    if m.dropout is not None:
+        extra = {"hidden_dropout_prob": m.dropout, "attention_probs_dropout_prob": m.dropout}
+    tokenizer = AutoTokenizer.from_pretrained(source, trust_remote_code=m.trust_remote_code)
+    encoder = AutoModelForTokenClassification.from_pretrained(
+        source,
+        num_labels=len(tags),
+        id2label=dict(enumerate(tags)),
+        label2id={t: i for i, t in enumerate(tags)},
+        trust_remote_code=m.trust_remote_code,
+        **extra,
+    )
+    if m.freeze_embeddings:
+        encoder.get_input_embeddings().weight.requires_grad_(False)
+    model = TaggingModel(encoder, tags, config.data.scheme, m.head, config.train.label_smoothing)
+    return tokenizer, model
+
+
+def param_groups(model: TaggingModel, lr: float, head_lr: float, weight_decay: float) -> list[dict]:
+    """Encoder weights at ``lr`` (no decay on biases and norms); new head and CRF at ``head_lr``."""
+    head_names = ("classifier.", "crf.")
+    groups = {"enc_decay": [], "enc_no_decay": [], "head": []}
+    for name, p in model.named_parameters():
+        if not p.requires_grad:
+            continue
+        if any(h in name for h in head_names):
+            groups["head"].append(p)
+        elif p.ndim < 2:
+            groups["enc_no_decay"].append(p)
+        else:
+            groups["enc_decay"].append(p)
+    return [
+        {"params": groups["enc_decay"], "lr": lr, "weight_decay": weight_decay},
+        {"params": groups["enc_no_decay"], "lr": lr, "weight_decay": 0.0},
+        {"params": groups["head"], "lr": head_lr, "weight_decay": 0.0},
+    ]
+
+
+# --------------------------------------------------------------------------------------------
+# Loop
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass
+class TrainState:
+    """Where the loop is; saved in the checkpoint as JSON."""
+
+    step: int = 0  # optimizer updates done
+    epoch: int = 0
+    batch_in_epoch: int = 0  # micro-batches of this epoch already consumed
+    best_f1: float = -1.0
+    best_step: int = 0
+    bad_evals: int = 0
+    train_seconds: float = 0.0
+    history: list[dict] = field(default_factory=list)
+
+
+@dataclass
+class TrainResult:
+    output_dir: Path
+    best_f1: float | None
+    steps: int
+    seconds: float
+    metrics: dict
+
+
+def resolve_precision(setting: str) -> str:
+    if setting != "auto":
+        return setting
+    if torch.cuda.is_available():
+        return "bf16" if torch.cuda.is_bf16_supported() else "fp16"
+    return "no"
+
+
+def train(config: Config, on_update: Callable[[int], None] | None = None) -> TrainResult:
+    """Train a tagger as configured. ``on_update(step)`` is called after each optimizer update
+    (tests use it to interrupt a run and check that resuming reproduces it)."""
+    from accelerate import Accelerator
+    from accelerate.utils import set_seed
+
+    t = config.train
+    if t.num_threads:
+        torch.set_num_threads(t.num_threads)
+    accelerator = Accelerator(mixed_precision=resolve_precision(t.mixed_precision))
+    set_seed(t.seed)
+    out = Path(config.output_dir)
+    if accelerator.is_main_process:
+        out.mkdir(parents=True, exist_ok=True)
+        config.save(out / "config.yaml")
+
+    setup = _setup(config, accelerator)
+    return _fit(config, accelerator, setup, on_update)
+
+
+@dataclass
+class _Setup:
+    tokenizer: object
+    model: TaggingModel
+    meta: ModelMeta
+    train_features: list[dict]
+    dev_docs: list[Document]
+    pad_id: int
+    report: dict
+
+
+def _setup(config: Config, accelerator) -> _Setup:
+    d = config.data
+    train_docs, dev_docs, read_stats = split_data(config)
+    labels = d.labels or sorted({s.label for doc in train_docs for s in doc.spans})
+    if not labels:
+        raise DataError("the training data has no entity spans", d.train_file)
+    tokenizer, model = build_model(config, labels)
+    index = TokenIndex(tokenizer, d.pretokenize)
+    encoder = Encoder(index, labels, d.scheme, d.max_length, d.stride, d.overlap_policy)
+    train_report = AlignmentReport()
+    features = encoder.encode(train_docs, train_report)
+    dev_report = AlignmentReport()
+    encoder.encode(dev_docs, dev_report)  # only for the report: dev is scored on whole documents
+    report = {"read": read_stats, "train": train_report.to_dict(), "dev": dev_report.to_dict(), "labels": labels}
+    if accelerator.is_main_process:
+        log.info("train encoding: %s", train_report.summary())
+        if dev_docs:
+            log.info("dev encoding: %s", dev_report.summary())
+        for kind, examples in train_report.examples.items():
+            log.info("  %s e.g. %s", kind, " | ".join(examples[:3]))
+        out = Path(config.output_dir)
+        (out / "encoding_report.json").write_text(json.dumps(report, ensure_ascii=False, indent=2), encoding="utf-8")
+    meta = ModelMeta(labels, d.scheme, config.model.head, d.pretokenize, d.max_length, d.stride)
+    return _Setup(tokenizer, model, meta, features, dev_docs, index.pad_id, report)
+
+
+def _evaluate(model: TaggingModel, setup: _Setup, accelerator) -> dict:
+    from .evaluate import evaluate_documents
+    from .tagger import Tagger
+
+    unwrapped = accelerator.unwrap_model(model)
+    unwrapped.eval()
+    tagger = Tagger(unwrapped, setup.tokenizer, setup.meta, device=accelerator.device, batch_size=32)
+    scores = evaluate_documents(tagger, setup.dev_docs)
+    unwrapped.train()
+    return scores
+
+
+def _fit(config: Config, accelerator, setup: _Setup, on_update) -> TrainResult:
+    from accelerate.utils import broadcast_object_list
+    from tqdm.auto import tqdm
+    from transformers import get_linear_schedule_with_warmup
+
+    t = config.train
+    out = Path(config.output_dir)
+    ckpt = out / "checkpoint"
+    world, rank = accelerator.num_processes, accelerator.process_index
+    features = setup.train_features
+    lengths = [len(f["input_ids"]) for f in features]
+    batches_per_epoch = max(1, len(features) // (t.batch_size * world) + (1 if len(features) % (t.batch_size * world) else 0))
+    updates_per_epoch = math.ceil(batches_per_epoch / t.grad_accum)
+    total_updates = updates_per_epoch * t.epochs
+    if t.max_steps:
+        total_updates = min(total_updates, t.max_steps)
+
+    model = setup.model
+    optimizer = torch.optim.AdamW(param_groups(model, t.lr, t.head_lr, t.weight_decay))
+    scheduler = get_linear_schedule_with_warmup(optimizer, int(t.warmup_ratio * total_updates), total_updates)
+    model, optimizer = accelerator.prepare(model, optimizer)
+    accelerator.register_for_checkpointing(scheduler)
+
+    state = TrainState()
+    if t.resume and (ckpt / "trainer_state.json").is_file():
+        accelerator.load_state(str(ckpt))
+        state = TrainState(**json.loads((ckpt / "trainer_state.json").read_text()))
+        if accelerator.is_main_process:
+            log.info("resumed from %s at update %d (epoch %d, batch %d)", ckpt, state.step, state.epoch, state.batch_in_epoch)
+
+    def save_checkpoint() -> None:
+        accelerator.wait_for_everyone()
+        accelerator.save_state(str(ckpt), safe_serialization=True)
+        if accelerator.is_main_process:
+            tmp = ckpt / "trainer_state.json.tmp"
+            tmp.write_text(json.dumps(state.__dict__, ensure_ascii=False))
+            tmp.replace(ckpt / "trainer_state.json")  # the state file appears last, atomically
+
+    def save(name: str, metrics: dict) -> None:
+        if accelerator.is_main_process:
+            save_model(accelerator.unwrap_model(model), setup.tokenizer, setup.meta, out / name, config.to_yaml(), metrics)
+
+    def metrics_now(dev: dict | None) -> dict:
+        return {
+            "step": state.step,
+            "epoch": state.epoch,
+            "dev": dev,
+            "best_dev_f1": state.best_f1 if state.best_f1 >= 0 else None,
+            "best_step": state.best_step,
+            "train_seconds": round(state.train_seconds, 2),
+            "updates_per_second": round(state.step / state.train_seconds, 4) if state.train_seconds else None,
+            "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+            "encoding": {k: setup.report[k] for k in ("train", "dev")},
+        }
+
+    def evaluate_and_maybe_stop(loss: float) -> bool:
+        """Evaluate on dev (main process), save model-best on improvement; True = stop early."""
+        stop = [False]
+        if setup.dev_docs:
+            record = [None]
+            if accelerator.is_main_process:
+                scores = _evaluate(model, setup, accelerator)
+                f1 = scores["micro"]["f1"]
+                improved = f1 > state.best_f1
+                if improved:
+                    state.best_f1, state.best_step, state.bad_evals = f1, state.step, 0
+                else:
+                    state.bad_evals += 1
+                entry = {"step": state.step, "epoch": state.epoch, "loss": round(loss, 5), "dev_f1": f1,
+                         "dev_precision": scores["micro"]["precision"], "dev_recall": scores["micro"]["recall"],
+                         "seconds": round(state.train_seconds, 1)}
+                state.history.append(entry)
+                with (out / "train_log.jsonl").open("a", encoding="utf-8") as f:
+                    f.write(json.dumps(entry) + "\n")
+                log.info("update %d epoch %d: loss %.4f dev P %.4f R %.4f F1 %.4f%s", state.step, state.epoch, loss,
+                         scores["micro"]["precision"], scores["micro"]["recall"], f1, " (best)" if improved else "")
+                if improved:
+                    save("model-best", metrics_now(scores))
+                stop = [bool(t.patience) and state.bad_evals >= t.patience]
+                record = [state.__dict__.copy()]
+            broadcast_object_list(record)
+            broadcast_object_list(stop)
+            state.__dict__.update(record[0])
+        save_checkpoint()
+        return stop[0]
+
+    model.train()
+    pbar = tqdm(total=total_updates, initial=state.step, desc="training", unit="update",
+                disable=not (t.progress and accelerator.is_main_process))
+    running, running_n = 0.0, 0
+    last_loss = float("nan")
+    stopped = state.step >= total_updates
+    while not stopped and state.epoch < t.epochs:
+        order = length_bucketed_batches(lengths, t.batch_size, t.seed * 1000 + state.epoch)
+        order = order[: len(order) - len(order) % world] if len(order) >= world else order * world
+        mine = order[rank::world]
+        n_micro = len(mine)
+        epoch_start = time.perf_counter()
+        for bi in range(state.batch_in_epoch, n_micro):
+            is_update = (bi + 1) % t.grad_accum == 0 or bi + 1 == n_micro
+            batch = {k: v.to(accelerator.device) for k, v in collate([features[i] for i in mine[bi]], setup.pad_id).items()}
+            sync = nullcontext() if is_update else accelerator.no_sync(model)
+            with sync, accelerator.autocast():
+                loss = model(**batch)
+                accelerator.backward(loss / t.grad_accum)
+            running += float(loss.detach())
+            running_n += 1
+            state.batch_in_epoch = bi + 1
+            if not is_update:
+                continue
+            if t.max_grad_norm:
+                accelerator.clip_grad_norm_(model.parameters(), t.max_grad_norm)
+            optimizer.step()
+            scheduler.step()
+            optimizer.zero_grad(set_to_none=True)
+            state.step += 1
+            now = time.perf_counter()
+            state.train_seconds += now - epoch_start
+            epoch_start = now
+            last_loss = running / max(running_n, 1)
+            pbar.update(1)
+            pbar.set_postfix(loss=f"{last_loss:.4f}")
+            if state.step % t.log_every == 0 and accelerator.is_main_process:
+                log.info("update %d/%d loss %.4f lr %.2e", state.step, total_updates, last_loss, scheduler.get_last_lr()[0])
+            running, running_n = 0.0, 0
+            at_end = state.step >= total_updates
+            if state.batch_in_epoch == n_micro:  # the epoch is complete: the next one starts at batch 0
+                state.epoch += 1
+                state.batch_in_epoch = 0
+            evaluated = False
+            if (t.eval_every and state.step % t.eval_every == 0) or (not t.eval_every and state.batch_in_epoch == 0) or at_end:
+                evaluated = True
+                if evaluate_and_maybe_stop(last_loss):
+                    stopped = True
+            if not evaluated and t.checkpoint_every and state.step % t.checkpoint_every == 0:
+                save_checkpoint()
+            if on_update is not None:
+                on_update(state.step)
+            epoch_start = time.perf_counter()  # evaluation and checkpoints are not training time
+            if stopped or at_end:
+                stopped = True
+                break
+    pbar.close()
+
+    final = metrics_now(state.history[-1] if state.history else None)
+    save("model-last", final)
+    if accelerator.is_main_process and not setup.dev_docs:
+        shutil.copytree(out / "model-last", out / "model-best", dirs_exist_ok=True)
+    accelerator.wait_for_everyone()
+    if accelerator.is_main_process:
+        (out / "metrics.json").write_text(json.dumps(final | {"history": state.history}, ensure_ascii=False, indent=2))
+        log.info("done: %d updates in %.1fs; best dev F1 %s at update %d", state.step, state.train_seconds,
+                 f"{state.best_f1:.4f}" if state.best_f1 >= 0 else "n/a", state.best_step)
+    return TrainResult(out, state.best_f1 if state.best_f1 >= 0 else None, state.step, state.train_seconds, final)

@@ -1,0 +1,98 @@
+"""The real training entry point on a tiny model: overfitting, saved folders, reload, resume."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import torch
+from safetensors.torch import load_file
+
+from nlp_judgments.config import load_config
+from nlp_judgments.evaluate import evaluate_documents
+from nlp_judgments.spans import read_spans_jsonl
+from nlp_judgments.tagger import Tagger
+from nlp_judgments.train import train
+
+
+def tiny_config(tiny_dir, spans_file, out, **train_overrides):
+    values = {
+        "output_dir": str(out),
+        "model": {"name_or_path": str(tiny_dir)},
+        "data": {"train_file": str(spans_file), "dev_file": str(spans_file), "format": "spans", "max_length": 64, "stride": 16},
+        "train": {"epochs": 80, "batch_size": 5, "lr": 1e-2, "head_lr": 1e-2, "warmup_ratio": 0.0,
+                  "eval_every": 0, "progress": False, "log_every": 1000, "seed": 7} | train_overrides,
+    }
+    return load_config(None, values)
+
+
+@pytest.mark.parametrize("head", ["softmax", "crf"])
+def test_overfits_five_sentences_and_reloads_identically(tiny_dir, spans_file, tmp_path, head):
+    config = tiny_config(tiny_dir, spans_file, tmp_path / "run", eval_every=40)
+    config.model.head = head
+    result = train(config)
+    assert result.best_f1 == 1.0, f"could not overfit five sentences with the {head} head"
+
+    out = tmp_path / "run"
+    for name in ("model-best", "model-last"):
+        folder = out / name
+        for f in ("config.json", "model.safetensors", "tokenizer.json", "nlp_judgments.json", "config.yaml", "metrics.json"):
+            assert (folder / f).is_file(), f"{name}/{f} missing"
+        assert (folder / "crf.safetensors").is_file() == (head == "crf")
+    assert (out / "checkpoint" / "trainer_state.json").is_file()
+
+    docs = list(read_spans_jsonl(spans_file))
+    tagger = Tagger.load(out / "model-best")
+    assert evaluate_documents(tagger, docs)["micro"]["f1"] == 1.0
+    again = Tagger.load(out / "model-best")
+    texts = [d.text for d in docs]
+    assert tagger.tag(texts) == again.tag(texts)
+
+    # A plain transformers load of the same folder gives the same emissions and label names.
+    from transformers import AutoModelForTokenClassification, AutoTokenizer
+
+    hf = AutoModelForTokenClassification.from_pretrained(str(out / "model-best")).eval()
+    tok = AutoTokenizer.from_pretrained(str(out / "model-best"))
+    batch = tok(texts[0], return_tensors="pt")
+    with torch.inference_mode():
+        ours = tagger.model.emissions(batch["input_ids"], batch["attention_mask"])
+        theirs = hf(**batch).logits
+    assert torch.equal(ours, theirs)
+    assert hf.config.id2label[0] == "O" and "B-DEFENDANT" in hf.config.label2id
+
+
+def test_resume_reproduces_an_uninterrupted_run(tiny_dir, spans_file, tmp_path):
+    common = dict(epochs=4, batch_size=2, checkpoint_every=2, eval_every=3)
+    train(tiny_config(tiny_dir, spans_file, tmp_path / "straight", **common))
+
+    class Crash(Exception):
+        pass
+
+    def crash_at_5(step):
+        if step == 5:  # after the checkpoint at update 4, before the one at 6
+            raise Crash
+
+    interrupted = tiny_config(tiny_dir, spans_file, tmp_path / "resumed", **common)
+    with pytest.raises(Crash):
+        train(interrupted, on_update=crash_at_5)
+    state = json.loads((tmp_path / "resumed" / "checkpoint" / "trainer_state.json").read_text())
+    assert state["step"] == 4
+    result = train(interrupted)
+    assert result.steps == 12  # 5 sentences, batch 2 -> 3 updates per epoch, 4 epochs
+
+    a = load_file(str(tmp_path / "straight" / "model-last" / "model.safetensors"))
+    b = load_file(str(tmp_path / "resumed" / "model-last" / "model.safetensors"))
+    assert a.keys() == b.keys()
+    for key in a:
+        assert torch.equal(a[key], b[key]), key
+    log = [json.loads(l) for l in (tmp_path / "resumed" / "train_log.jsonl").read_text().splitlines()]
+    assert [e["step"] for e in log] == [3, 6, 9, 12]
+
+
+def test_unknown_label_in_dev_is_a_clear_error(tiny_dir, spans_file, tmp_path):
+    from nlp_judgments.spans import DataError
+
+    config = tiny_config(tiny_dir, spans_file, tmp_path / "run", epochs=1)
+    config.data.labels = ["DEFENDANT"]
+    with pytest.raises(DataError, match="sample.jsonl"):
+        train(config)
