@@ -13,6 +13,7 @@ import sys
 from pathlib import Path
 
 from .config import ConfigError
+from .encoders.e5 import EncoderBuildError
 from .spans import DataError
 
 FORMATS = ["auto", "spans", "cail2021", "cail2022", "conll", "labelstudio"]
@@ -118,7 +119,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("input")
     p.add_argument("output")
     p.add_argument("--from", dest="input_format", default="auto", choices=FORMATS)
-    p.add_argument("--to", dest="output_format", default="spans", choices=FORMATS[1:])
+    p.add_argument("--to", dest="output_format", default="spans", choices=["spans", "cail2021", "conll", "labelstudio"])
     p.add_argument("--label-map", help="preset name from formats.LABEL_MAPS, or 'none'")
 
     p = sub.add_parser("prelabel", help="rule-based silver spans for raw judgments")
@@ -154,7 +155,7 @@ def main(argv: list[str] | None = None) -> int:
         handler = {"evaluate": _cmd_evaluate, "convert": _cmd_convert, "prelabel": _cmd_prelabel,
                    "tag": _cmd_tag, "encoder": _cmd_encoder, "demo": _cmd_demo}[args.command]
         return handler(args)
-    except (ConfigError, DataError, FileNotFoundError) as e:
+    except (ConfigError, DataError, FileNotFoundError, EncoderBuildError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
     except ValueError as e:  # model folders, encoders: user-fixable, said in one line

@@ -71,6 +71,7 @@ def _is_cjk(ch: str) -> bool:
         or 0xF900 <= cp <= 0xFAFF
         or 0x3000 <= cp <= 0x303F  # CJK punctuation: 、。〇《》「」
         or 0xFF00 <= cp <= 0xFFEF  # full-width forms: ，（）：；
+        or 0x2010 <= cp <= 0x206F  # general punctuation: “”‘’…—
     )
 
 
@@ -120,15 +121,16 @@ class TokenIndex:
         """Give each CJK character its own piece where the vocabulary has one (``cjk_chars``).
 
         A sentencepiece vocabulary merges frequent words (``价值人民币`` may become ``价值`` ``人民币``), so an
-        entity starting at ``人`` of ``价值人民币`` would start inside a token. Splitting all-CJK tokens
-        into single-character pieces puts every boundary on a token boundary; a token with any character
+        entity starting at ``人`` of ``价值人民币`` would start inside a token. Splitting every token that
+        contains a CJK character (``2台``, ``”、“`` too) into single-character pieces puts every boundary on
+        a token boundary; Latin/digit-only tokens (``iPhone``, ``2021``) stay whole. A token with a character
         missing from the vocabulary is kept whole (and any span inside it is reported as misaligned).
         """
         vocab = self._vocab
         new_ids, new_offsets = [], []
         for tid, (s, e) in zip(ids, offsets):
             piece = text[s:e]
-            if e - s > 1 and all(_is_cjk(c) for c in piece):
+            if e - s > 1 and any(_is_cjk(c) for c in piece) and not any(c.isspace() for c in piece):
                 # The first character keeps the word-initial marker if the original piece had one.
                 token = self.tokenizer.convert_ids_to_tokens(tid)
                 first = ("▁" + piece[0]) if token.startswith("▁") else piece[0]

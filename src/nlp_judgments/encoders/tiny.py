@@ -48,6 +48,7 @@ def build_tiny(cache_dir: Path | None = None, hidden: int = 64, layers: int = 2,
         return folder
     root.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=folder.name + ".", dir=root))
+    tmp.chmod(0o755)  # mkdtemp makes it private; the cache is as readable as any other
     try:
         vocab = char_vocabulary()
         (tmp / "vocab.txt").write_text("\n".join(vocab) + "\n", encoding="utf-8")
