@@ -24,7 +24,7 @@ from typing import Iterable, Sequence
 
 import numpy as np
 
-from .spans import Document, Span
+from .spans import DataError, Document, Span
 
 IGNORE = -100  # label id for positions that carry no loss (special tokens, ignored tokens, padding)
 
@@ -107,7 +107,8 @@ class TokenIndex:
         if not texts:
             return []
         enc = self.tokenizer(
-            list(texts), add_special_tokens=False, return_offsets_mapping=True, return_attention_mask=False
+            list(texts), add_special_tokens=False, return_offsets_mapping=True, return_attention_mask=False,
+            verbose=False,  # long texts are expected: windows cut them to max_length later
         )
         out = []
         for text, ids, offsets in zip(texts, enc["input_ids"], enc["offset_mapping"]):
@@ -390,6 +391,9 @@ class Encoder:
             for doc, toks in zip(chunk, self.index.tokenize([d.text for d in chunk])):
                 report.documents += 1
                 report.spans += len(doc.spans)
+                unknown = {s.label for s in doc.spans} - set(self.labels)
+                if unknown:
+                    raise DataError(f"document {doc.id!r}: label(s) {sorted(unknown)} not in the model's labels {self.labels}")
                 kept, dropped = resolve_overlaps(doc.spans, self.overlap_policy)
                 for span in dropped:
                     report.note("overlapping_dropped", doc, span)

@@ -235,7 +235,9 @@ class _Setup:
 def _setup(config: Config, accelerator) -> _Setup:
     d = config.data
     train_docs, dev_docs, read_stats = split_data(config)
-    labels = d.labels or sorted({s.label for doc in train_docs for s in doc.spans})
+    # Without a configured label set, the labels seen in the data (dev too: a dev-only label must
+    # still be scorable, and predicting it never is the honest result).
+    labels = d.labels or sorted({s.label for doc in train_docs + dev_docs for s in doc.spans})
     if not labels:
         raise DataError("the training data has no entity spans", d.train_file)
     tokenizer, model = build_model(config, labels)

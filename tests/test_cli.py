@@ -1,0 +1,70 @@
+"""The command line: user errors are one line with file and line, never a traceback."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from nlp_judgments.cli import main
+
+
+def run(capsys, *argv):
+    code = main(list(argv))
+    out = capsys.readouterr()
+    return code, out.out, out.err
+
+
+@pytest.mark.parametrize(
+    "content, reason",
+    [
+        ('{"id": "a", "text": "张某", "entities": [{"start": 0, "end": 9, "label": "PERSON"}]}\n', "outside the text"),
+        ('{"id": "a", "text": "张某", "entities": [{"start": 1, "end": 1, "label": "PERSON"}]}\n', "empty span"),
+        ('{"id": "a", "text": "张某"}\n{"id": "b", "text": \n', "malformed JSON"),
+        ('{"id": "a", "entities": []}\n', "text"),
+    ],
+)
+def test_malformed_training_data_is_one_clear_line(tmp_path, capsys, content, reason, tiny_dir):
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text(content, encoding="utf-8")
+    code, _, err = run(capsys, "train", f"--data.train_file={bad}", "--data.format=spans",
+                       f"--model.name_or_path={tiny_dir}", f"--output_dir={tmp_path / 'out'}")
+    assert code == 2
+    assert "bad.jsonl:" in err and reason in err and "Traceback" not in err
+    line = content.count("\n") if reason == "malformed JSON" else 1
+    assert f"bad.jsonl:{line}:" in err
+
+
+def test_unknown_config_key_and_missing_model(tmp_path, capsys):
+    code, _, err = run(capsys, "train", "--train.epochz=3")
+    assert code == 2 and "train.epochz" in err
+    code, _, err = run(capsys, "evaluate", "--model", str(tmp_path), "--data", str(tmp_path / "x.jsonl"))
+    assert code == 2 and "not an nlp_judgments model folder" in err
+
+
+def test_train_evaluate_convert_tag_end_to_end(tmp_path, capsys, spans_file, tiny_dir):
+    out = tmp_path / "run"
+    code, stdout, _ = run(capsys, "train", "--config", "configs/debug.yaml", f"--data.train_file={spans_file}",
+                          "--data.format=spans", "--data.dev_last_n=1", f"--model.name_or_path={tiny_dir}",
+                          f"--output_dir={out}", "--train.max_steps=3", "--train.progress=false")
+    assert code == 0 and "best dev F1" in stdout
+    code, stdout, _ = run(capsys, "evaluate", "--model", str(out / "model-best"), "--data", str(spans_file),
+                          "--output", str(tmp_path / "m.json"))
+    assert code == 0 and "micro" in stdout
+    metrics = json.loads((tmp_path / "m.json").read_text())
+    assert {"micro", "per_type", "errors"} <= set(metrics)
+    assert set(metrics["micro"]) >= {"precision", "recall", "f1"}
+
+    code, _, _ = run(capsys, "convert", str(spans_file), str(tmp_path / "ls.json"), "--from", "spans", "--to", "labelstudio")
+    assert code == 0 and json.loads((tmp_path / "ls.json").read_text())
+
+    text_file = tmp_path / "j.txt"
+    text_file.write_text("被告人张某犯盗窃罪。", encoding="utf-8")
+    code, stdout, _ = run(capsys, "tag", "--model", str(out / "model-best"), str(text_file))
+    assert code == 0 and json.loads(stdout)["source"] == str(text_file)
+
+
+def test_demo_quick(tmp_path, capsys):
+    code, stdout, _ = run(capsys, "demo", "--quick", "--output", str(tmp_path / "demo"))
+    assert code == 0
+    assert "demo-001" in stdout and "micro" in stdout
