@@ -1,0 +1,114 @@
+"""The rule pre-labeller on the project's own fixtures: exact spans, the demo corpus, file I/O."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+import nlp_judgments.schema
+from nlp_judgments.prelabel import prelabel_files, prelabel_text
+from nlp_judgments.schema import RULE_LABELS
+from nlp_judgments.spans import read_spans_jsonl
+
+DEMO = Path(nlp_judgments.schema.__file__).parent / "resources" / "demo" / "judgments.jsonl"
+
+HEADER = (
+    "浙江省杭州市临平区人民法院 刑事判决书 （2022）浙0113刑初215号 公诉机关浙江省杭州市临平区人民检察院。"
+    "被告人陈志强，男，1994年7月3日出生。被告人林某某，女，1998年2月20日出生。"
+)
+
+
+def _spans(text):
+    return [(text[s.start : s.end], s.label) for s in prelabel_text(text)]
+
+
+@pytest.mark.parametrize(
+    "text,expected",
+    [
+        ("公诉机关上海市长宁区人民检察院。", ("上海市长宁区人民检察院", "PROCURATORATE")),
+        ("直接向杭州市中级人民法院提出上诉", ("杭州市中级人民法院", "COURT")),
+        ("（2017）沪0120刑初684号", ("（2017）沪0120刑初684号", "CASE_NO")),
+        ("检察院以沪闵检诉刑诉［2019］517号起诉书", ("沪闵检诉刑诉［2019］517号", "CASE_NO")),
+        ("判处有期徒刑三年三个月，并处罚金人民币五万元。", ("有期徒刑三年三个月", "PENALTY")),
+        ("并处罚金人民币五万元。", ("罚金人民币五万元", "PENALTY")),
+        ("其行为已构成贩卖毒品罪。", ("贩卖毒品罪", "CHARGE")),
+        ("窃得现金人民币３５００元。", ("人民币３５００元", "AMOUNT")),
+        ("获利1.6万余元。", ("1.6万余元", "AMOUNT")),
+        ("2018年5月12日23时许，", ("2018年5月12日23时许", "DATE")),
+        ("于二〇一七年六月二十八日作出", ("二〇一七年六月二十八日", "DATE")),
+        ("2019年11月至2021年7月6日，", ("2019年11月至2021年7月6日", "DATE")),
+        ("在美团外卖上下单", ("美团外卖", "APP")),
+        ("通过微信转账", ("微信", "APP")),
+        ("依照《中华人民共和国刑法》第二百六十四条、第六十七条第三款之规定", ("《中华人民共和国刑法》第二百六十四条、第六十七条第三款", "LAW")),
+    ],
+)
+def test_finds_exact_span(text, expected):
+    assert expected in _spans(text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "应当判处三年以下有期徒刑，并处罚金。",  # a statutory range is not a sentence
+        "被告人如实供述自己的罪行。",  # 罪行 is not a charge
+        "查获甲基苯丙胺2.36克。",  # a weight is not money
+        "违法所得物品予以没收。",  # 得物 is an app only with app context
+        "向人民法院提起诉讼。",  # a court without a name
+        "",
+    ],
+)
+def test_stays_silent(text):
+    assert prelabel_text(text) == []
+
+
+def test_defendants_from_header_tagged_everywhere():
+    text = HEADER + "被告人陈志强、林某某犯侵犯公民个人信息罪。陈志强退缴违法所得。被害人林某某甲陈述。"
+    names = [t for t, label in _spans(text) if label == "DEFENDANT"]
+    assert names.count("陈志强") == 3
+    assert names.count("林某某") == 2  # not inside 林某某甲
+
+
+def test_fine_amount_is_not_also_amount():
+    labels = _spans("判处有期徒刑一年，并处罚金人民币二千元。")
+    assert ("罚金人民币二千元", "PENALTY") in labels
+    assert not any(label == "AMOUNT" for _, label in labels)
+
+
+def test_demo_precision_and_recall():
+    # The demo corpus is gold for every label; rules must be near-perfect on what they claim.
+    tp = fp = fn = 0
+    for doc in read_spans_jsonl(DEMO):
+        pred = set(prelabel_text(doc.text))
+        gold = {s for s in doc.spans if s.label in RULE_LABELS}
+        tp += len(pred & gold)
+        fp += len(pred - gold)
+        fn += len(gold - pred)
+    assert tp / (tp + fp) >= 0.98
+    assert tp / (tp + fn) >= 0.95
+
+
+def test_prelabel_files_jsonl_and_txt_folder(tmp_path):
+    src = tmp_path / "in.jsonl"
+    src.write_text(
+        json.dumps({"id": "a", "text": HEADER}, ensure_ascii=False) + "\n"
+        + json.dumps({"id": "b"}) + "\n"  # no text: an error line, the run goes on
+        + json.dumps({"id": "c", "text": "被告人张某犯盗窃罪，判处拘役六个月。"}, ensure_ascii=False) + "\n",
+        encoding="utf-8",
+    )
+    folder = tmp_path / "txt"
+    folder.mkdir()
+    (folder / "d.txt").write_text("北京市朝阳区人民法院", encoding="utf-8")
+    out = tmp_path / "out" / "silver.jsonl"
+    stats = prelabel_files([src, folder], out, progress=False)
+    assert stats["docs"] == 3 and stats["errors"] == 1
+    assert stats["spans"]["COURT"] == 2
+    assert stats["chars"] == len(HEADER) + len("被告人张某犯盗窃罪，判处拘役六个月。") + len("北京市朝阳区人民法院")
+    lines = [json.loads(l) for l in out.read_text(encoding="utf-8").splitlines()]
+    assert [l["id"] for l in lines] == ["a", "b", "c", "d"]
+    assert "error" in lines[1]
+    good = out.with_name("good.jsonl")
+    good.write_text("\n".join(json.dumps(l, ensure_ascii=False) for l in lines if "error" not in l), encoding="utf-8")
+    docs = list(read_spans_jsonl(good))  # the output is valid span JSONL
+    assert docs[2].spans[0].label == "COURT"
