@@ -53,14 +53,8 @@ def _cmd_convert(args: argparse.Namespace) -> int:
     from .formats import convert
 
     label_map = None if args.label_map in (None, "none") else args.label_map
-    if label_map is not None:
-        from .formats import LABEL_MAPS
-
-        if label_map not in LABEL_MAPS:
-            raise ConfigError(f"unknown label map {label_map!r}; presets: {', '.join(sorted(LABEL_MAPS))}")
-        label_map = LABEL_MAPS[label_map]
     stats = convert(args.input, args.input_format, args.output, args.output_format, label_map=label_map)
-    print(json.dumps(stats.to_dict() if hasattr(stats, "to_dict") else vars(stats), ensure_ascii=False))
+    print(json.dumps(stats.to_dict(), ensure_ascii=False))
     return 0
 
 
