@@ -363,15 +363,16 @@ def _fit(config: Config, accelerator, setup: _Setup, on_update) -> TrainResult:
     model.train()
     pbar = tqdm(total=total_updates, initial=state.step, desc="training", unit="update",
                 disable=not (t.progress and accelerator.is_main_process))
-    running, running_n = 0.0, 0
-    last_loss = float("nan")
+    # Loss summed over micro-batches since the last log line or evaluation; kept as a tensor so
+    # that a GPU is not forced to synchronise after every batch.
+    running, running_n = torch.zeros((), device=accelerator.device), 0
     stopped = state.step >= total_updates
     while not stopped and state.epoch < t.epochs:
         order = length_bucketed_batches(lengths, t.batch_size, t.seed * 1000 + state.epoch)
         order = order[: len(order) - len(order) % world] if len(order) >= world else order * world
         mine = order[rank::world]
         n_micro = len(mine)
-        epoch_start = time.perf_counter()
+        tick = time.perf_counter()
         for bi in range(state.batch_in_epoch, n_micro):
             is_update = (bi + 1) % t.grad_accum == 0 or bi + 1 == n_micro
             batch = {k: v.to(accelerator.device) for k, v in collate([features[i] for i in mine[bi]], setup.pad_id).items()}
@@ -379,7 +380,7 @@ def _fit(config: Config, accelerator, setup: _Setup, on_update) -> TrainResult:
             with sync, accelerator.autocast():
                 loss = model(**batch)
                 accelerator.backward(loss / t.grad_accum)
-            running += float(loss.detach())
+            running += loss.detach().float()
             running_n += 1
             state.batch_in_epoch = bi + 1
             if not is_update:
@@ -390,31 +391,27 @@ def _fit(config: Config, accelerator, setup: _Setup, on_update) -> TrainResult:
             scheduler.step()
             optimizer.zero_grad(set_to_none=True)
             state.step += 1
-            now = time.perf_counter()
-            state.train_seconds += now - epoch_start
-            epoch_start = now
-            last_loss = running / max(running_n, 1)
+            state.train_seconds += time.perf_counter() - tick
             pbar.update(1)
-            pbar.set_postfix(loss=f"{last_loss:.4f}")
-            if state.step % t.log_every == 0 and accelerator.is_main_process:
-                log.info("update %d/%d loss %.4f lr %.2e", state.step, total_updates, last_loss, scheduler.get_last_lr()[0])
-            running, running_n = 0.0, 0
             at_end = state.step >= total_updates
             if state.batch_in_epoch == n_micro:  # the epoch is complete: the next one starts at batch 0
                 state.epoch += 1
                 state.batch_in_epoch = 0
-            evaluated = False
-            if (t.eval_every and state.step % t.eval_every == 0) or (not t.eval_every and state.batch_in_epoch == 0) or at_end:
-                evaluated = True
-                if evaluate_and_maybe_stop(last_loss):
-                    stopped = True
-            if not evaluated and t.checkpoint_every and state.step % t.checkpoint_every == 0:
+            evaluate_now = at_end or (state.step % t.eval_every == 0 if t.eval_every else state.batch_in_epoch == 0)
+            if state.step % t.log_every == 0 or evaluate_now:
+                mean_loss = float(running) / max(running_n, 1)
+                running, running_n = torch.zeros_like(running), 0
+                pbar.set_postfix(loss=f"{mean_loss:.4f}")
+                if accelerator.is_main_process and not evaluate_now:
+                    log.info("update %d/%d loss %.4f lr %.2e", state.step, total_updates, mean_loss, scheduler.get_last_lr()[0])
+            if evaluate_now:
+                stopped = evaluate_and_maybe_stop(mean_loss) or at_end
+            elif t.checkpoint_every and state.step % t.checkpoint_every == 0:
                 save_checkpoint()
             if on_update is not None:
                 on_update(state.step)
-            epoch_start = time.perf_counter()  # evaluation and checkpoints are not training time
-            if stopped or at_end:
-                stopped = True
+            tick = time.perf_counter()  # evaluation and checkpoints are not training time
+            if stopped:
                 break
     pbar.close()
 
