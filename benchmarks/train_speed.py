@@ -227,8 +227,8 @@ def run_ours(args: argparse.Namespace, work_dir: Path) -> dict:
     finally:
         loop.collate, loop.length_bucketed_batches = real_collate, real_batches
     return side_result("ours", config, clock, batches, lengths,
-                       {"sampler": "length_bucketed_batches", "optimizer": "torch.optim.AdamW, torch defaults "
-                        "(per-tensor loop on CPU, foreach on CUDA); head at train.head_lr"})
+                       {"sampler": "length_bucketed_batches", "optimizer": "torch.optim.AdamW(fused=True); "
+                        "head at train.head_lr"})
 
 
 def training_windows(config):
