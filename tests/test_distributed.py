@@ -4,21 +4,19 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
 import sys
 
-import pytest
 
-
-@pytest.mark.skipif(shutil.which("accelerate") is None, reason="accelerate CLI not installed")
 def test_two_process_training(tmp_path, spans_file, tiny_dir):
     out = tmp_path / "ddp"
     cmd = [
-        # --multi_gpu selects accelerate's torchrun launcher; on a machine without CUDA our loop asks
-        # accelerate for CPU processes, which then join one gloo process group.
-        shutil.which("accelerate"), "launch", "--multi_gpu", "--num_processes", "2", "--num_machines", "1",
-        "--mixed_precision", "no", "--dynamo_backend", "no", "-m", "nlp_judgments.cli", "train",
+        # This interpreter's accelerate launcher (the venv's bin/ need not be on PATH). --multi_gpu
+        # selects its torchrun launcher; without CUDA our loop asks accelerate for CPU processes,
+        # which then join one gloo process group.
+        sys.executable, "-m", "accelerate.commands.accelerate_cli", "launch", "--multi_gpu",
+        "--num_processes", "2", "--num_machines", "1", "--mixed_precision", "no", "--dynamo_backend", "no",
+        "-m", "nlp_judgments.cli", "train",
         f"--data.train_file={spans_file}", "--data.format=spans", "--data.dev_last_n=1",
         f"--model.name_or_path={tiny_dir}", f"--output_dir={out}", "--train.epochs=2", "--train.batch_size=2",
         "--train.progress=false",

@@ -138,3 +138,21 @@ def test_entity_across_window_boundary_is_recovered(tiny_tokenizer):
     merged = merge_windows(onehots, starts, len(toks), enc.content_length)
     tags = [enc.tags[i] for i in merged.argmax(-1)]
     assert tags_to_spans(tags, toks.offsets) == doc.spans
+
+
+@pytest.mark.parametrize("scheme", ["BIO", "BIOES"])
+def test_training_windows_never_start_or_end_inside_an_entity(tiny_tokenizer, scheme):
+    """Every window's supervised tag sequence is one a CRF allows, from START to END."""
+    from nlp_judgments.encoding import IGNORE, allowed_transition
+
+    marked = "".join(f"被告人[陈某{i}强|DEFENDANT]于[2021年{i}月|DATE]在[杭州市临平区第{i}街道|LOCATION]。" for i in range(1, 12))
+    doc = doc_from_marked("long", marked)
+    enc = Encoder(TokenIndex(tiny_tokenizer), ["DEFENDANT", "DATE", "LOCATION"], scheme, max_length=20, stride=6)
+    feats = enc.encode([doc])
+    assert len(feats) > 10
+    supervised = 0
+    for f in feats:
+        tags = ["START"] + [enc.tags[i] for i in f["labels"] if i != IGNORE] + ["O"]
+        assert all(allowed_transition(a, b, scheme) for a, b in zip(tags, tags[1:])), tags
+        supervised += len(tags) - 2
+    assert supervised > len(enc.index.tokenize([doc.text])[0])  # overlaps: tokens seen more than once

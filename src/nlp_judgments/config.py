@@ -11,7 +11,6 @@ Not here: how settings are used (``train.py``, ``encoding.py``) or the label sch
 from __future__ import annotations
 
 import dataclasses
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal, Mapping, get_args, get_origin, get_type_hints
@@ -278,9 +277,14 @@ def config_from_dict(values: Mapping[str, Any]) -> Config:
     return _build(Config, values, "")
 
 
-def load_config(path: str | Path | None = None, overrides: list[str] | Mapping[str, Any] | None = None) -> Config:
-    """Defaults, then the YAML file (if any), then overrides; validated as a whole."""
-    values: dict[str, Any] = {}
+def load_config(
+    path: str | Path | None = None,
+    overrides: list[str] | Mapping[str, Any] | None = None,
+    base: Mapping[str, Any] | None = None,
+) -> Config:
+    """Defaults, then ``base`` values (a program's own recipe), then the YAML file (if any), then
+    overrides (``--section.key=value`` strings or a nested mapping); validated as a whole."""
+    values: dict[str, Any] = dict(base or {})
     if path is not None:
         path = Path(path)
         if not path.is_file():
@@ -291,7 +295,7 @@ def load_config(path: str | Path | None = None, overrides: list[str] | Mapping[s
             raise ConfigError(f"{path}: invalid YAML: {e}") from None
         if not isinstance(loaded, dict):
             raise ConfigError(f"{path}: the top level must be a mapping")
-        values = loaded
+        values = _merge(values, loaded)
     if overrides:
         extra = parse_overrides(list(overrides)) if not isinstance(overrides, Mapping) else overrides
         values = _merge(values, extra)
@@ -301,6 +305,3 @@ def load_config(path: str | Path | None = None, overrides: list[str] | Mapping[s
         where = f"{path}: " if path is not None else ""
         raise ConfigError(where + str(e)) from None
 
-
-def config_to_json(config: Config) -> str:
-    return json.dumps(config.to_dict(), ensure_ascii=False, indent=2)

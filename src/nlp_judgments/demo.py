@@ -30,7 +30,7 @@ def demo_corpus() -> Path:
     return Path(str(resources.files("nlp_judgments") / "resources" / "demo" / "judgments.jsonl"))
 
 
-def run_demo(output: Path, quick: bool = False) -> dict:
+def run_demo(output: Path, quick: bool = False, overrides: list[str] | None = None) -> dict:
     """Train, tag the held-out judgment, print entities and scores; return the scores."""
     from .tagger import Tagger
     from .train import train
@@ -43,7 +43,9 @@ def run_demo(output: Path, quick: bool = False) -> dict:
 
     values = {
         "output_dir": str(output),
-        "model": {"name_or_path": "builtin:tiny" if quick else "builtin:e5-small", "head": "crf",
+        # Softmax, not CRF: on ten documents (96 updates) a CRF head at this learning rate collapsed the
+        # encoder's token representations (measured: held-out micro-F1 0.11 against 0.49 for softmax).
+        "model": {"name_or_path": "builtin:tiny" if quick else "builtin:e5-small", "head": "softmax",
                   "freeze_embeddings": not quick},
         "data": {"train_file": str(output / "train.jsonl"), "format": "spans", "labels": list(LABELS),
                  "max_length": 256, "stride": 32, "pretokenize": "cjk_chars"},
@@ -51,7 +53,7 @@ def run_demo(output: Path, quick: bool = False) -> dict:
         "train": {"epochs": 2 if quick else 12, "batch_size": 8, "lr": 1.5e-4, "head_lr": 5e-3,
                   "warmup_ratio": 0.1, "log_every": 10},
     }
-    config = load_config(None, values)
+    config = load_config(None, overrides, base=values)
     print(f"demo: training {config.model.name_or_path} on {len(train_docs)} bundled judgments "
           f"(holding out {HELD_OUT}); output in {output}")
     train(config)

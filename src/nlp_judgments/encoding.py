@@ -355,6 +355,43 @@ def merge_windows(window_scores: Sequence[np.ndarray], starts: Sequence[int], n_
     return out
 
 
+def window_labels(tags: Sequence[str | None], label_ids: Sequence[int], start: int, end: int) -> list[int]:
+    """Label ids of tokens ``[start, end)``, with entities cut by the window edge set to IGNORE.
+
+    A window that starts inside an entity would teach a sequence beginning with ``I-X`` (which a CRF
+    forbids, and which no real text produces), and one that ends inside an entity would teach BIOES
+    that it ends without ``E-X``. The cut part carries no loss here; the neighbouring window, which
+    overlaps by ``stride`` tokens, sees the entity whole.
+
+    >>> tags = ["O", "B-X", "I-X", "I-X", "O"]
+    >>> window_labels(tags, [0, 1, 2, 2, 0], 2, 5)
+    [-100, -100, 0]
+    >>> window_labels(tags, [0, 1, 2, 2, 0], 0, 3)
+    [0, -100, -100]
+    """
+    out = list(label_ids[start:end])
+
+    def continues(i: int) -> bool:  # token i (first live one from i onwards) continues an entity
+        while i < len(tags) and tags[i] is None:
+            i += 1
+        return i < len(tags) and tags[i] is not None and tags[i][0] in "IE"
+
+    if start > 0 and continues(start):
+        i = start
+        while i < end and (tags[i] is None or tags[i][0] in "IE"):
+            out[i - start] = IGNORE
+            i += 1
+    if end < len(tags) and continues(end):
+        i = end - 1
+        while i >= start and (tags[i] is None or tags[i][0] in "BI"):
+            done = tags[i] is not None and tags[i][0] == "B"
+            out[i - start] = IGNORE
+            i -= 1
+            if done:
+                break
+    return out
+
+
 # --------------------------------------------------------------------------------------------
 # Training features
 # --------------------------------------------------------------------------------------------
@@ -406,7 +443,7 @@ class Encoder:
                     features.append(
                         {
                             "input_ids": [self.index.cls_id] + toks.ids[start:end] + [self.index.sep_id],
-                            "labels": [IGNORE] + label_ids[start:end] + [IGNORE],
+                            "labels": [IGNORE] + window_labels(tags, label_ids, start, end) + [IGNORE],
                         }
                     )
                     report.windows += 1
