@@ -96,3 +96,16 @@ def test_unknown_label_in_dev_is_a_clear_error(tiny_dir, spans_file, tmp_path):
     config.data.labels = ["DEFENDANT"]
     with pytest.raises(DataError, match="sample.jsonl"):
         train(config)
+
+
+def test_resuming_with_a_different_config_is_refused(tiny_dir, spans_file, tmp_path):
+    from nlp_judgments.config import ConfigError
+
+    out = tmp_path / "run"
+    train(tiny_config(tiny_dir, spans_file, out, epochs=1))
+    changed = tiny_config(tiny_dir, spans_file, out, epochs=1, lr=1e-3)
+    with pytest.raises(ConfigError, match="different config"):
+        train(changed)
+    changed.train.resume = False  # starting afresh in the same folder is allowed
+    assert train(changed).steps == 1
+    assert not (out / "checkpoint.tmp").exists() and not (out / "checkpoint.old").exists()

@@ -28,8 +28,9 @@ def _cmd_train(args: argparse.Namespace, overrides: list[str]) -> int:
         print(config.to_yaml())
         return 0
     result = train(config)
-    print(f"trained {result.steps} updates in {result.seconds:.1f}s; best dev F1: "
-          f"{'n/a' if result.best_f1 is None else f'{result.best_f1:.4f}'}; model: {result.output_dir / 'model-best'}")
+    if result.is_main_process:
+        print(f"trained {result.steps} updates in {result.seconds:.1f}s; best dev F1: "
+              f"{'n/a' if result.best_f1 is None else f'{result.best_f1:.4f}'}; model: {result.output_dir / 'model-best'}")
     return 0
 
 

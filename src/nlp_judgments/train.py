@@ -32,6 +32,7 @@ from pathlib import Path
 from typing import Callable
 
 import torch
+import yaml
 
 from .artifacts import ModelMeta, save_model
 from .config import Config, ConfigError
@@ -186,6 +187,7 @@ class TrainResult:
     steps: int
     seconds: float
     metrics: dict
+    is_main_process: bool = True  # False in the other processes of a distributed run
 
 
 def resolve_precision(setting: str) -> str:
@@ -295,19 +297,46 @@ def _fit(config: Config, accelerator, setup: _Setup, on_update) -> TrainResult:
     accelerator.register_for_checkpointing(scheduler)
 
     state = TrainState()
+    # Runtime-only settings may change between an interrupted run and its resumption; anything
+    # else would silently mix two experiments in one model.
+    runtime_only = {"resume", "progress", "log_every", "num_threads"}
+
+    def comparable(values: dict) -> dict:
+        values = json.loads(json.dumps(values))
+        for key in runtime_only:
+            values["train"].pop(key, None)
+        return values
+
+    if not (ckpt / "trainer_state.json").is_file() and (out / "checkpoint.old" / "trainer_state.json").is_file():
+        ckpt = out / "checkpoint.old"  # a crash came between retiring the old checkpoint and renaming the new one
     if t.resume and (ckpt / "trainer_state.json").is_file():
+        saved = yaml.safe_load((ckpt / "config.yaml").read_text(encoding="utf-8"))
+        if comparable(saved) != comparable(config.to_dict()):
+            raise ConfigError(
+                f"{out} holds a checkpoint of a run with a different config; resume it with the same settings, "
+                f"or start afresh with --train.resume=false or another --output_dir"
+            )
         accelerator.load_state(str(ckpt))
         state = TrainState(**json.loads((ckpt / "trainer_state.json").read_text()))
         if accelerator.is_main_process:
             log.info("resumed from %s at update %d (epoch %d, batch %d)", ckpt, state.step, state.epoch, state.batch_in_epoch)
+    ckpt = out / "checkpoint"
 
     def save_checkpoint() -> None:
+        """Write the checkpoint beside the old one, then swap: a crash never leaves a mixed one."""
+        tmp, old = out / "checkpoint.tmp", out / "checkpoint.old"
         accelerator.wait_for_everyone()
-        accelerator.save_state(str(ckpt), safe_serialization=True)
+        accelerator.save_state(str(tmp), safe_serialization=True)
+        accelerator.wait_for_everyone()
         if accelerator.is_main_process:
-            tmp = ckpt / "trainer_state.json.tmp"
-            tmp.write_text(json.dumps(state.__dict__, ensure_ascii=False))
-            tmp.replace(ckpt / "trainer_state.json")  # the state file appears last, atomically
+            (tmp / "trainer_state.json").write_text(json.dumps(state.__dict__, ensure_ascii=False))
+            config.save(tmp / "config.yaml")
+            shutil.rmtree(old, ignore_errors=True)
+            if ckpt.exists():
+                ckpt.rename(old)
+            tmp.rename(ckpt)
+            shutil.rmtree(old, ignore_errors=True)
+        accelerator.wait_for_everyone()
 
     def save(name: str, metrics: dict) -> None:
         if accelerator.is_main_process:
@@ -424,4 +453,5 @@ def _fit(config: Config, accelerator, setup: _Setup, on_update) -> TrainResult:
         (out / "metrics.json").write_text(json.dumps(final | {"history": state.history}, ensure_ascii=False, indent=2))
         log.info("done: %d updates in %.1fs; best dev F1 %s at update %d", state.step, state.train_seconds,
                  f"{state.best_f1:.4f}" if state.best_f1 >= 0 else "n/a", state.best_step)
-    return TrainResult(out, state.best_f1 if state.best_f1 >= 0 else None, state.step, state.train_seconds, final)
+    best = state.best_f1 if state.best_f1 >= 0 else None
+    return TrainResult(out, best, state.step, state.train_seconds, final, accelerator.is_main_process)
