@@ -19,7 +19,7 @@ from pathlib import Path
 from .config import load_config
 from .metrics import format_table, span_scores
 from .schema import LABELS
-from .spans import read_spans_jsonl, write_spans_jsonl
+from .spans import Span, read_spans_jsonl, write_spans_jsonl
 
 log = logging.getLogger("nlp_judgments.demo")
 
@@ -69,13 +69,7 @@ def run_demo(output: Path, quick: bool = False, overrides: list[str] | None = No
             unique = list(dict.fromkeys(by_label[label]))
             shown = "  ".join(" ".join(u.split()) for u in unique[:12])  # entities may span line breaks
             print(f"  {label:<14}{shown}{' …' if len(unique) > 12 else ''}")
-    scores = span_scores([held_out.spans], [[_as_span(e) for e in entities]])
+    scores = span_scores([held_out.spans], [[Span(e.start, e.end, e.label) for e in entities]])
     print("\nexact-span scores on the held-out judgment:")
     print(format_table(scores))
     return scores
-
-
-def _as_span(entity):
-    from .spans import Span
-
-    return Span(entity.start, entity.end, entity.label)

@@ -411,6 +411,7 @@ class Encoder:
     def __post_init__(self) -> None:
         self.tags = tag_names(self.labels, self.scheme)
         self.tag_to_id = {t: i for i, t in enumerate(self.tags)}
+        self.label_set = frozenset(self.labels)
         self.content_length = self.max_length - 2
 
     def windows(self, n_tokens: int) -> list[int]:
@@ -428,7 +429,7 @@ class Encoder:
             for doc, toks in zip(chunk, self.index.tokenize([d.text for d in chunk])):
                 report.documents += 1
                 report.spans += len(doc.spans)
-                unknown = {s.label for s in doc.spans} - set(self.labels)
+                unknown = {s.label for s in doc.spans} - self.label_set
                 if unknown:
                     raise DataError(f"document {doc.id!r}: label(s) {sorted(unknown)} not in the model's labels {self.labels}")
                 kept, dropped = resolve_overlaps(doc.spans, self.overlap_policy)
