@@ -68,3 +68,4 @@ def test_demo_quick(tmp_path, capsys):
     code, stdout, _ = run(capsys, "demo", "--quick", "--output", str(tmp_path / "demo"))
     assert code == 0
     assert "demo-001" in stdout and "micro" in stdout
+    assert "case record" in stdout and "（2022）浙0113刑初215号" in stdout  # rules fill what the model misses

@@ -3,8 +3,9 @@
 The bundled corpus (``resources/demo/judgments.jsonl``: eleven fictional judgments written for the
 project, gold spans in our schema) is split so that the flagship case, phone-shop insiders selling
 customers' numbers and verification codes to app sign-up schemes, is held out: the model has never
-seen it when it tags it. The run prints the entities found, grouped by label, and its exact-span
-scores against that judgment's gold spans.
+seen it when it tags it. The run prints the entities found, grouped by label, its exact-span
+scores against that judgment's gold spans, and the case record built from the model's entities with
+rule spans filling in (``records.record_from_model_and_rules``).
 
 ``quick=True`` swaps the pretrained encoder for the tiny random one (seconds; nothing useful is
 learned): the smoke test of this same path.
@@ -18,6 +19,7 @@ from pathlib import Path
 
 from .config import load_config
 from .metrics import format_table, span_scores
+from .records import record_from_model_and_rules
 from .schema import LABELS
 from .spans import Span, read_spans_jsonl, write_spans_jsonl
 
@@ -72,4 +74,26 @@ def run_demo(output: Path, quick: bool = False, overrides: list[str] | None = No
     scores = span_scores([held_out.spans], [[Span(e.start, e.end, e.label) for e in entities]])
     print("\nexact-span scores on the held-out judgment:")
     print(format_table(scores))
+    print("\ncase record (model entities, rule spans filling in; every field carries its evidence span):")
+    print(summarize_record(record_from_model_and_rules(held_out.text, entities)))
     return scores
+
+
+def summarize_record(record: dict) -> str:
+    """A few readable lines of a record; the full JSON has the evidence behind each value."""
+    def value(field):
+        return field["value"] if isinstance(field, dict) else None
+
+    lines = [f"  case {value(record['case_number'])}  court {value(record['court'])}  "
+             f"judgment date {value(record['judgment_date'])}"]
+    for d in record["defendants"]:
+        s = d["sentence"]
+        lines.append(
+            f"  {value(d['name'])}: {'、'.join(c['value'] for c in d['charges']) or '?'}; "
+            f"{value(s['type']) or '?'} {value(s['months'])} months, probation {value(s['probation_months'])} months; "
+            f"fine {value(d['fine_yuan'])} yuan; illegal gain {value(d['illegal_gain_yuan'])} yuan")
+    apps = [a["value"] for a in record["apps"]]
+    if apps:
+        lines.append(f"  apps: {'、'.join(apps)}")
+    lines += [f"  warning: {w}" for w in record["warnings"][:5]]
+    return "\n".join(lines)
