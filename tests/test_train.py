@@ -109,3 +109,16 @@ def test_resuming_with_a_different_config_is_refused(tiny_dir, spans_file, tmp_p
     changed.train.resume = False  # starting afresh in the same folder is allowed
     assert train(changed).steps == 1
     assert not (out / "checkpoint.tmp").exists() and not (out / "checkpoint.old").exists()
+
+
+@pytest.mark.parametrize("n, batch, world", [(5, 2, 2), (4, 2, 2), (1, 4, 3), (37, 4, 3)])
+def test_every_process_gets_the_same_number_of_batches(n, batch, world):
+    from nlp_judgments.train import rank_batches
+
+    lengths = list(range(n))
+    shares = [rank_batches(lengths, batch, seed=1, world=world, rank=r) for r in range(world)]
+    assert len({len(s) for s in shares}) == 1  # DDP needs equal update counts
+    assert all(len(b) <= batch for s in shares for b in s)
+    if n >= batch * world:  # no repetition: each window is used at most once per epoch
+        flat = [i for s in shares for b in s for i in b]
+        assert len(flat) == len(set(flat))

@@ -80,12 +80,8 @@ class Tagger:
 
     def _predict(self, texts: Sequence[str]) -> list[tuple[list[Span], list[float]]]:
         tokenized = self.index.tokenize(list(texts))
-        windows = []  # (doc index, start, end)
-        for d, toks in enumerate(tokenized):
-            if len(toks) == 0:
-                continue
-            for start in window_starts(len(toks), self.content_length, self.meta.stride):
-                windows.append((d, start, min(start + self.content_length, len(toks))))
+        starts_of = [window_starts(len(t), self.content_length, self.meta.stride) if len(t) else [] for t in tokenized]
+        windows = [(d, s, min(s + self.content_length, len(tokenized[d]))) for d, starts in enumerate(starts_of) for s in starts]
         scores: dict[tuple[int, int], np.ndarray] = {}
         order = sorted(range(len(windows)), key=lambda i: windows[i][2] - windows[i][1])
         with torch.inference_mode():
@@ -107,7 +103,7 @@ class Tagger:
             if len(toks) == 0:
                 results.append(([], []))
                 continue
-            starts = window_starts(len(toks), self.content_length, self.meta.stride)
+            starts = starts_of[d]
             merged = merge_windows([scores[(d, s)] for s in starts], starts, len(toks), self.content_length)
             results.append(self._decode(merged, toks.offsets, toks.ignored))
         return results

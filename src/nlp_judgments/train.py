@@ -95,6 +95,17 @@ def length_bucketed_batches(lengths: list[int], batch_size: int, seed: int) -> l
     return batches
 
 
+def rank_batches(lengths: list[int], batch_size: int, seed: int, world: int, rank: int) -> list[list[int]]:
+    """This process's share of one epoch: every ``world``-th batch of one seeded order.
+
+    The order is cut to a multiple of ``world`` so that all processes make the same number of
+    updates (DDP needs that); with fewer batches than processes, each process repeats the order.
+    """
+    order = length_bucketed_batches(lengths, batch_size, seed)
+    order = order[: len(order) - len(order) % world] if len(order) >= world else order * world
+    return order[rank::world]
+
+
 def collate(features: list[dict], pad_id: int) -> dict[str, torch.Tensor]:
     width = max(len(f["input_ids"]) for f in features)
     ids = torch.full((len(features), width), pad_id, dtype=torch.long)
@@ -282,7 +293,7 @@ def _fit(config: Config, accelerator, setup: _Setup, on_update) -> TrainResult:
     world, rank = accelerator.num_processes, accelerator.process_index
     features = setup.train_features
     lengths = [len(f["input_ids"]) for f in features]
-    batches_per_epoch = max(1, len(features) // (t.batch_size * world) + (1 if len(features) % (t.batch_size * world) else 0))
+    batches_per_epoch = len(rank_batches(lengths, t.batch_size, t.seed, world, rank))  # the same every epoch
     updates_per_epoch = math.ceil(batches_per_epoch / t.grad_accum)
     total_updates = updates_per_epoch * t.epochs
     if t.max_steps:
@@ -397,9 +408,7 @@ def _fit(config: Config, accelerator, setup: _Setup, on_update) -> TrainResult:
     running, running_n = torch.zeros((), device=accelerator.device), 0
     stopped = state.step >= total_updates
     while not stopped and state.epoch < t.epochs:
-        order = length_bucketed_batches(lengths, t.batch_size, t.seed * 1000 + state.epoch)
-        order = order[: len(order) - len(order) % world] if len(order) >= world else order * world
-        mine = order[rank::world]
+        mine = rank_batches(lengths, t.batch_size, t.seed * 1000 + state.epoch, world, rank)
         n_micro = len(mine)
         tick = time.perf_counter()
         for bi in range(state.batch_in_epoch, n_micro):
