@@ -30,3 +30,29 @@ def test_two_process_training(tmp_path, spans_file, tiny_dir):
     assert (out / "model-best" / "model.safetensors").is_file()
     log = [json.loads(line) for line in (out / "train_log.jsonl").read_text().splitlines()]
     assert len(log) == 2  # one evaluation per epoch, written once (main process only)
+
+
+def test_two_process_tagging_is_sharded_and_merged(tmp_path, spans_file, tiny_dir):
+    """``accelerate launch`` sets RANK and WORLD_SIZE; each process tags its shard, rank 0 merges."""
+    from nlp_judgments.config import load_config
+    from nlp_judgments.train import train
+
+    config = load_config(None, {"output_dir": str(tmp_path / "run"), "model": {"name_or_path": str(tiny_dir)},
+                                "data": {"train_file": str(spans_file), "format": "spans"},
+                                "train": {"epochs": 1, "progress": False}})
+    train(config)
+    src = tmp_path / "in.jsonl"
+    src.write_text("".join(json.dumps({"id": f"d{i}", "text": "被告人张某犯盗窃罪。" * (i + 1)}, ensure_ascii=False) + "\n"
+                           for i in range(9)), encoding="utf-8")
+    out = tmp_path / "out.jsonl"
+    cmd = [sys.executable, "-m", "accelerate.commands.accelerate_cli", "launch", "--multi_gpu",
+           "--num_processes", "2", "--num_machines", "1", "--mixed_precision", "no", "--dynamo_backend", "no",
+           "-m", "nlp_judgments.cli", "tag", "--model", str(tmp_path / "run" / "model-best"), str(src),
+           "-o", str(out), "-q"]
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=240,
+                          env=dict(os.environ, OMP_NUM_THREADS="1"), cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert sorted(json.loads(line)["id"] for line in out.read_text().splitlines()) == [f"d{i}" for i in range(9)]
+    assert not list(tmp_path.glob("out.jsonl.shard-*"))
+    stats = [json.loads(line) for line in proc.stderr.splitlines() if line.startswith('{"docs"')]
+    assert sorted(s["docs"] for s in stats) == [4, 5]  # each process tagged its own shard

@@ -68,12 +68,45 @@ def _cmd_prelabel(args: argparse.Namespace) -> int:
 
 
 def _cmd_tag(args: argparse.Namespace) -> int:
+    from .corpus import TagOptions, tag_corpus
     from .tagger import Tagger
 
-    tagger = Tagger.load(args.model, batch_size=args.batch_size, num_threads=args.threads or None)
-    texts = [Path(p).read_text(encoding="utf-8") for p in args.inputs] if args.inputs else [sys.stdin.read()]
-    for source, entities in zip(args.inputs or ["-"], tagger.tag(texts)):
-        print(json.dumps({"source": source, "entities": [e.to_dict() for e in entities]}, ensure_ascii=False))
+    shard = None
+    if args.shard:
+        try:
+            rank, world = (int(x) for x in args.shard.split("/"))
+        except ValueError:
+            raise ValueError(f"--shard {args.shard!r}: expected RANK/WORLD, e.g. 0/4") from None
+        shard = (rank, world)
+    if not args.records and args.entities is False:
+        raise ValueError("--no-entities leaves nothing to write: add --records")
+    opts = TagOptions(records=args.records, entities=args.entities if args.entities is not None else not args.records,
+                      include_text=args.include_text, max_chars=args.max_chars, chunk_chars=args.chunk_chars,
+                      progress=not args.quiet)
+    model = Path(args.model)
+    if not (model / "nlp_judgments.json").is_file():
+        raise FileNotFoundError(f"{model}: not a model folder (no nlp_judgments.json); give model-best/ of a training run")
+
+    def make_tagger() -> Tagger:
+        return Tagger.load(model, device=args.device, batch_size=args.batch_size, num_threads=args.threads or None)
+
+    output = None if args.output in (None, "-") else Path(args.output)
+    stats = tag_corpus(make_tagger, args.inputs or ["-"], output, opts, shard)
+    print(json.dumps(stats.to_dict(), ensure_ascii=False), file=sys.stderr)
+    return 0
+
+
+def _cmd_encoder(args: argparse.Namespace) -> int:
+    from .encoders import resolve_encoder
+
+    print(resolve_encoder(args.name))
+    return 0
+
+
+def _cmd_demo(args: argparse.Namespace) -> int:
+    from .demo import run_demo
+
+    run_demo(Path(args.output), quick=args.quick)
     return 0
 
 
@@ -122,11 +155,25 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-o", "--output", required=True)
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
 
-    p = sub.add_parser("tag", help="tag text files (or stdin) with a model, one JSON line each")
-    p.add_argument("--model", required=True)
-    p.add_argument("inputs", nargs="*")
-    p.add_argument("--batch-size", type=int, default=16)
-    p.add_argument("--threads", type=int, default=0)
+    p = sub.add_parser("tag", help="tag a corpus: JSON lines with entities and/or case records",
+                       description="Tag JSONL files ({id, text} per line), .txt files or folders of .txt "
+                                   "(stdin if none). Re-running the same command resumes; under "
+                                   "`accelerate launch` the corpus is sharded across processes.")
+    p.add_argument("--model", required=True, help="a model folder (model-best/ or model-last/)")
+    p.add_argument("inputs", nargs="*", help="JSONL files, .txt files or folders; '-' or none: JSONL on stdin")
+    p.add_argument("-o", "--output", help="output JSONL (resumable); default: stdout")
+    p.add_argument("--records", action="store_true", help="add a case record (model + rule spans) to each line")
+    p.add_argument("--entities", action=argparse.BooleanOptionalAction, default=None,
+                   help="write the entity list (default: yes, or no when --records is given)")
+    p.add_argument("--include-text", action="store_true", help="copy each text into its line (for `review`)")
+    p.add_argument("--max-chars", type=int, default=200_000, help="longer texts get an error line")
+    p.add_argument("--chunk-chars", type=int, default=100_000, help="characters tagged and written together")
+    p.add_argument("--batch-size", type=int, default=16, help="windows per forward pass")
+    p.add_argument("--threads", type=int, default=0, help="torch threads (0: torch's default)")
+    p.add_argument("--device", help="cpu, cuda, cuda:1... (default: cuda if available; under accelerate, "
+                                    "each process its own GPU)")
+    p.add_argument("--shard", help="RANK/WORLD: tag only this shard (set by accelerate launch otherwise)")
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
 
     p = sub.add_parser("encoder", help="build a built-in encoder into the cache and print its folder")
     p.add_argument("name", nargs="?", default="builtin:e5-small")

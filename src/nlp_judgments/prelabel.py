@@ -22,7 +22,8 @@ from typing import Iterable, Iterator
 
 from nlp_judgments import lexicons
 from nlp_judgments.normalize import amount_to_yuan, canonical_charge, parse_date, penalty_to_months
-from nlp_judgments.spans import DataError, Document, Span, read_jsonl_objects
+from nlp_judgments.corpus import iter_documents
+from nlp_judgments.spans import Document, Span
 
 _CJK = r"\u4e00-\u9fff"
 
@@ -314,30 +315,6 @@ def prelabel_text(text: str) -> list[Span]:
 
 # --- files -------------------------------------------------------------------------------------
 
-def _iter_inputs(inputs: list[Path]) -> Iterator[tuple[str, str | None, str | None]]:
-    """Yield ``(id, text, error)`` for every document in JSONL files and folders of .txt files."""
-    for path in inputs:
-        path = Path(path)
-        if path.is_dir():
-            for txt in sorted(path.rglob("*.txt")):
-                try:
-                    yield str(txt.relative_to(path).with_suffix("")), txt.read_text(encoding="utf-8"), None
-                except (OSError, UnicodeDecodeError) as e:
-                    yield str(txt), None, f"{txt}: {e}"
-        elif path.suffix == ".txt":
-            yield path.stem, path.read_text(encoding="utf-8"), None
-        else:
-            try:
-                for lineno, obj in read_jsonl_objects(path):
-                    if not isinstance(obj, dict) or not isinstance(obj.get("text"), str):
-                        doc_id = obj.get("id") if isinstance(obj, dict) else None
-                        yield str(doc_id or f"{path}:{lineno}"), None, f"{path}:{lineno}: expected an object with a string 'text'"
-                        continue
-                    yield str(obj.get("id", f"{path.stem}-{lineno}")), obj["text"], None
-            except DataError as e:
-                yield f"{path}", None, str(e)
-
-
 def prelabel_files(inputs: list[Path], output: Path, progress: bool = True) -> dict:
     """Pre-label every document in ``inputs`` and write span JSONL to ``output``; return statistics.
 
@@ -351,7 +328,8 @@ def prelabel_files(inputs: list[Path], output: Path, progress: bool = True) -> d
     stats: dict = {"docs": 0, "chars": 0, "spans": Counter(), "errors": 0}
     t0 = time.perf_counter()
     with output.open("w", encoding="utf-8") as out:
-        for doc_id, text, error in _iter_inputs(list(inputs)):
+        for item in iter_documents(list(inputs)):
+            doc_id, text, error = item.id, item.text, item.error
             if error is None:
                 try:
                     doc = Document(doc_id, text, prelabel_text(text))
@@ -359,7 +337,7 @@ def prelabel_files(inputs: list[Path], output: Path, progress: bool = True) -> d
                     error = f"{type(e).__name__}: {e}"
             if error is not None:
                 stats["errors"] += 1
-                out.write(json.dumps({"id": doc_id, "error": error}, ensure_ascii=False) + "\n")
+                out.write(json.dumps({"id": doc_id, "source": item.source, "error": error}, ensure_ascii=False) + "\n")
                 continue
             stats["docs"] += 1
             stats["chars"] += len(text)

@@ -12,6 +12,7 @@ Not here: structured records, corpus files, serving.
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Sequence
@@ -64,7 +65,8 @@ class Tagger:
     ) -> "Tagger":
         if num_threads:
             torch.set_num_threads(num_threads)
-        device = device or ("cuda" if torch.cuda.is_available() else "cpu")
+        if device is None:  # under `accelerate launch` / torchrun, one GPU per local process
+            device = f"cuda:{os.environ.get('LOCAL_RANK', 0)}" if torch.cuda.is_available() else "cpu"
         model, tokenizer, meta = load_model(model_dir, device)
         return cls(model, tokenizer, meta, device, batch_size)
 
