@@ -110,17 +110,22 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     return 0
 
 
-def _cmd_encoder(args: argparse.Namespace) -> int:
-    from .encoders import resolve_encoder
+def _cmd_review(args: argparse.Namespace) -> int:
+    from .review import write_review
 
-    print(resolve_encoder(args.name))
+    stats = write_review(args.input, args.output, limit=args.limit)
+    print(json.dumps(stats, ensure_ascii=False))
     return 0
 
 
-def _cmd_demo(args: argparse.Namespace) -> int:
-    from .demo import run_demo
+def _cmd_curves(args: argparse.Namespace) -> int:
+    from .curves import plot_curves
 
-    run_demo(Path(args.output), quick=args.quick)
+    try:
+        print(plot_curves(args.run_dir, args.output))
+    except ImportError as e:  # matplotlib is an extra: say how to get it, in one line
+        print(f"error: {e}", file=sys.stderr)
+        return 2
     return 0
 
 
@@ -181,6 +186,18 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("demo", help="train on the bundled judgments, tag a held-out one, print the result")
     p.add_argument("--output", default="runs/demo")
     p.add_argument("--quick", action="store_true", help="tiny random encoder: seconds, for smoke tests")
+
+    p = sub.add_parser("review", help="write a self-contained HTML page to read tagged judgments",
+                       description="Highlight the entities of each judgment in the output of `tag` and show its "
+                                   "case record beside it; lines need their text (`tag --include-text`).")
+    p.add_argument("input", help="output JSONL of `tag`")
+    p.add_argument("-o", "--output", default="review.html")
+    p.add_argument("--limit", type=int, help="show only the first N lines")
+
+    p = sub.add_parser("curves", help="plot training loss and dev F1 of a run to a PNG (needs the plot extra)")
+    p.add_argument("run_dir", help="a training output folder (with train_log.jsonl), or the log itself")
+    p.add_argument("-o", "--output", help="PNG path; default: RUN_DIR/curves.png")
+
     return parser
 
 
@@ -207,7 +224,8 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "train":
             return _cmd_train(args, extra)
         handler = {"evaluate": _cmd_evaluate, "convert": _cmd_convert, "prelabel": _cmd_prelabel,
-                   "tag": _cmd_tag, "encoder": _cmd_encoder, "demo": _cmd_demo}[args.command]
+                   "tag": _cmd_tag, "encoder": _cmd_encoder, "demo": _cmd_demo, "review": _cmd_review,
+                   "curves": _cmd_curves}[args.command]
         return handler(args)
     except (ConfigError, DataError, FileNotFoundError, EncoderBuildError) as e:
         print(f"error: {e}", file=sys.stderr)

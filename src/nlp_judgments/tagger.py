@@ -21,7 +21,7 @@ import numpy as np
 import torch
 
 from .artifacts import ModelMeta, load_model
-from .encoding import TokenIndex, merge_windows, tags_to_spans, window_starts
+from .encoding import MERGE_POLICIES, TokenIndex, merge_windows, tags_to_spans, window_starts
 from .model import TaggingModel
 from .spans import Span
 
@@ -46,8 +46,13 @@ class Tagger:
         meta: ModelMeta,
         device: str | torch.device = "cpu",
         batch_size: int = 16,
+        merge: str = "central",
     ):
+        if merge not in MERGE_POLICIES:
+            raise ValueError(f"unknown merge policy {merge!r}; choose from {', '.join(MERGE_POLICIES)}")
         self.model = model.eval()
+        self.merge = merge  # how windows that share tokens are stitched (encoding.merge_windows)
+        self.stride = meta.stride
         self.meta = meta
         self.device = torch.device(device)
         self.batch_size = batch_size
@@ -62,13 +67,14 @@ class Tagger:
         device: str | None = None,
         batch_size: int = 16,
         num_threads: int | None = None,
+        merge: str = "central",
     ) -> "Tagger":
         if num_threads:
             torch.set_num_threads(num_threads)
         if device is None:  # under `accelerate launch` / torchrun, one GPU per local process
             device = f"cuda:{os.environ.get('LOCAL_RANK', 0)}" if torch.cuda.is_available() else "cpu"
         model, tokenizer, meta = load_model(model_dir, device)
-        return cls(model, tokenizer, meta, device, batch_size)
+        return cls(model, tokenizer, meta, device, batch_size, merge)
 
     def tag(self, texts: Sequence[str]) -> list[list[Entity]]:
         """Entities per text, sorted by start offset."""
@@ -82,7 +88,7 @@ class Tagger:
 
     def _predict(self, texts: Sequence[str]) -> list[tuple[list[Span], list[float]]]:
         tokenized = self.index.tokenize(list(texts))
-        starts_of = [window_starts(len(t), self.content_length, self.meta.stride) if len(t) else [] for t in tokenized]
+        starts_of = [window_starts(len(t), self.content_length, self.stride) if len(t) else [] for t in tokenized]
         windows = [(d, s, min(s + self.content_length, len(tokenized[d]))) for d, starts in enumerate(starts_of) for s in starts]
         scores: dict[tuple[int, int], np.ndarray] = {}
         order = sorted(range(len(windows)), key=lambda i: windows[i][2] - windows[i][1])
@@ -106,7 +112,7 @@ class Tagger:
                 results.append(([], []))
                 continue
             starts = starts_of[d]
-            merged = merge_windows([scores[(d, s)] for s in starts], starts, len(toks), self.content_length)
+            merged = merge_windows([scores[(d, s)] for s in starts], starts, len(toks), self.content_length, self.merge)
             results.append(self._decode(merged, toks.offsets, toks.ignored))
         return results
 
