@@ -163,6 +163,21 @@ def test_several_crimes_executed_term_is_the_sentence():
     assert rec["judgment_date"]["value"] == "2021-09-01"
 
 
+@pytest.mark.parametrize("header, gender, birth", [
+    ("被告人赵某，曾用名赵小某，男，1997年10月23日出生，汉族。", "男", "1997-10-23"),  # a clause before the gender
+    ("被告人赵某，绰号“阿某”，女，1980年1月2日出生。", "女", "1980-01-02"),
+    ("被告人赵某。因本案于2021年1月5日被取保候审。", None, None),  # a header without gender or birth
+    ("被告人赵某，个体。", None, None),
+])
+def test_party_headers_in_their_variants(header, gender, birth):
+    text = "某某县人民法院\n刑事判决书\n" + header + "\n判决如下：\n被告人赵某犯盗窃罪，判处拘役三个月。" + TAIL
+    rec = record_from_rules(text)
+    _check_record(text, rec)
+    (d,) = rec["defendants"]
+    assert (d["name"]["value"], d["gender"]["value"], d["birth_date"]["value"]) == ("赵某", gender, birth)
+    assert not any("no party header" in w for w in rec["warnings"])
+
+
 def test_revoked_probation_is_flagged():
     text = HEAD + (
         "本院认为，被告人张某某在缓刑考验期内犯新罪。判决如下：\n"

@@ -227,17 +227,23 @@ def _header_defendants(text: str, ents: list[_Ent], verdict_start: int | None) -
     seen: dict[str, dict] = {}
     dates = _of(ents, "DATE")
     for x in _of(ents, "DEFENDANT", 0, limit):
-        m = re.match(r"\s*[，,]\s*(男|女)", text[x.end : x.end + 6])
-        if not m or not text[max(0, x.start - 10) : x.start].endswith(_ROLE_BEFORE + ("）", ")")):
+        # A header is the role, the name, then a comma or full stop (被告人X，男 / 被告人X。因本案…);
+        # 被告人X犯… and 被告人X、Y… are mentions, not headers. The first header of a name wins.
+        if not re.match(r"\s*[，,。（(]", text[x.end : x.end + 2]) or x.surface in seen:
             continue
-        if x.surface in seen:
+        if not text[max(0, x.start - 10) : x.start].endswith(_ROLE_BEFORE + ("）", ")")):
             continue
-        g_start = x.end + m.start(1)
         line_end = text.find("\n", x.end)
         line_end = len(text) if line_end < 0 else line_end
-        # The header sentence ends at the first 。; a birth date is DATE + 出生 inside it.
+        # The header sentence ends at the first 。; gender and birth date are read inside it, where
+        # other clauses may come first (被告人X，曾用名Y，男，…).
         stop = text.find("。", x.end, line_end)
         stop = line_end if stop < 0 else stop
+        m = re.search(r"[，,（(]\s*(男|女)\s*(?=[，,。；;）)]|$)", text[x.end:stop])
+        gender = _field(text, None)
+        if m:
+            g_start = x.end + m.start(1)
+            gender = _field(text, m.group(1), [(g_start, g_start + 1)])
         birth = None
         for d in dates:
             if x.end <= d.start < stop and text.startswith("出生", d.end):
@@ -253,7 +259,7 @@ def _header_defendants(text: str, ents: list[_Ent], verdict_start: int | None) -
                 birth = _field(text, parsed.value if parsed else None, [(s, s + len(bm.group(1)))])
         seen[x.surface] = {
             "name": _field(text, x.surface, [x.key]),
-            "gender": _field(text, m.group(1), [(g_start, g_start + 1)]),
+            "gender": gender,
             "birth_date": birth or _field(text, None),
         }
     return list(seen.values())
