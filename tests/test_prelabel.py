@@ -41,6 +41,9 @@ def _spans(text):
         ("2019年11月至2021年7月6日，", ("2019年11月至2021年7月6日", "DATE")),
         ("在美团外卖上下单", ("美团外卖", "APP")),
         ("通过微信转账", ("微信", "APP")),
+        ("公诉机关锦州铁路运输检察院。", ("锦州铁路运输检察院", "PROCURATORATE")),  # special courts: a bare city
+        ("直接向沈阳铁路运输中级法院提出上诉", ("沈阳铁路运输中级法院", "COURT")),
+        ("上海海事法院\n刑事判决书", ("上海海事法院", "COURT")),
         ("依照《中华人民共和国刑法》第二百六十四条、第六十七条第三款之规定", ("《中华人民共和国刑法》第二百六十四条、第六十七条第三款", "LAW")),
     ],
 )
@@ -68,6 +71,11 @@ def test_defendants_from_header_tagged_everywhere():
     names = [t for t, label in _spans(text) if label == "DEFENDANT"]
     assert names.count("陈志强") == 3
     assert names.count("林某某") == 2  # not inside 林某某甲
+
+
+def test_a_statement_is_not_a_name():
+    text = "被告人张某，男，1985年2月5日出生。证据：1、被告人张某的供述，2015年8月7日晚上饮酒。"
+    assert {t for t, label in _spans(text) if label == "DEFENDANT"} == {"张某"}
 
 
 def test_fine_amount_is_not_also_amount():

@@ -62,12 +62,22 @@ def _institution_start(text: str, pos: int) -> int | None:
     return start if units else None
 
 
+_SPECIAL_COURTS = ("铁路运输", "海事", "知识产权", "互联网", "金融", "林区", "农垦")
+
+
 def _find_institutions(text: str, tail: re.Pattern, label: str) -> Iterator[Span]:
     for m in tail.finditer(text):
         if text.startswith("最高", m.start() - 2) and m.group(0) in ("人民法院", "人民检察院"):
             yield Span(m.start() - 2, m.end(), label)
             continue
         start = _institution_start(text, m.start())
+        if start is None and m.group(0).startswith(_SPECIAL_COURTS):
+            # Special courts carry a bare city name: 锦州铁路运输法院, 上海海事法院.
+            before = text[max(0, m.start() - 4) : m.start()]
+            for n in range(len(before), 1, -1):
+                if re.fullmatch(f"[{_CJK}]+", before[-n:]) and not set(before[-n:]) & _STOP_CHARS:
+                    start = m.start() - n
+                    break
         if start is not None and m.end() - start <= 40:
             yield Span(start, m.end(), label)
 
@@ -237,6 +247,8 @@ _DEFENDANT_HEAD = re.compile(
     rf"(?=[，,（(](?:男|女|曾用名|化名|绰号|又名|别名|自报|自称|汉族|\d|[一二]〇|[12][0-9]{{3}}年))"
 )
 _NAME_BAD = ("某某某某", "男", "女", "辩护人", "供述", "律师", "系", "在", "于")
+# Never inside a name: 被告人张某的供述，2015年… looks like a header to the pattern above.
+_NAME_BAD_PARTS = ("的", "供述", "辩解", "陈述", "证言")
 
 
 # Without a header (a single sentence), take the name straight after 被告人: a masked name
@@ -257,7 +269,7 @@ def _find_defendants(text: str) -> Iterator[Span]:
     names = set()
     for m in _DEFENDANT_HEAD.finditer(text):
         name = m.group("name")
-        if any(b == name or name.startswith(b) for b in _NAME_BAD):
+        if any(b == name or name.startswith(b) for b in _NAME_BAD) or any(p in name for p in _NAME_BAD_PARTS):
             continue
         names.add(name)
     if not names:
