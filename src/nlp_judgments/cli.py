@@ -88,7 +88,8 @@ def _cmd_tag(args: argparse.Namespace) -> int:
         raise FileNotFoundError(f"{model}: not a model folder (no nlp_judgments.json); give model-best/ of a training run")
 
     def make_tagger() -> Tagger:
-        return Tagger.load(model, device=args.device, batch_size=args.batch_size, num_threads=args.threads or None)
+        return Tagger.load(model, device=args.device, batch_size=args.batch_size, num_threads=args.threads or None,
+                           merge=args.merge)
 
     output = None if args.output in (None, "-") else Path(args.output)
     stats = tag_corpus(make_tagger, args.inputs or ["-"], output, opts, shard)
@@ -126,6 +127,20 @@ def _cmd_curves(args: argparse.Namespace) -> int:
     except ImportError as e:  # matplotlib is an extra: say how to get it, in one line
         print(f"error: {e}", file=sys.stderr)
         return 2
+    return 0
+
+
+def _cmd_serve(args: argparse.Namespace) -> int:
+    try:
+        from .server import ServerSettings, serve
+    except ImportError as e:  # fastapi and uvicorn are an extra: say how to get them, in one line
+        print(f"error: {e}; `serve` needs the serve extra: pip install 'nlp_judgments[serve]'", file=sys.stderr)
+        return 2
+
+    settings = ServerSettings(batch_size=args.batch_size, max_batch_wait_ms=args.max_batch_wait_ms,
+                              max_body_bytes=args.max_body_bytes, max_chars=args.max_chars,
+                              max_texts=args.max_texts, timeout_s=args.timeout)
+    serve(args.model, args.host, args.port, settings, threads=args.threads or None, device=args.device)
     return 0
 
 
@@ -177,6 +192,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--threads", type=int, default=0, help="torch threads (0: torch's default)")
     p.add_argument("--device", help="cpu, cuda, cuda:1... (default: cuda if available; under accelerate, "
                                     "each process its own GPU)")
+    p.add_argument("--merge", default="central", choices=["central", "first", "mean"],
+                   help="how overlapping windows are stitched (default: each token from its most central window)")
     p.add_argument("--shard", help="RANK/WORLD: tag only this shard (set by accelerate launch otherwise)")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
 
@@ -198,6 +215,23 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("run_dir", help="a training output folder (with train_log.jsonl), or the log itself")
     p.add_argument("-o", "--output", help="PNG path; default: RUN_DIR/curves.png")
 
+    # Defaults mirror server.ServerSettings (importing it needs the serve extra); a test keeps them equal.
+    p = sub.add_parser("serve", help="serve a model over HTTP: entities and case records as JSON (needs the serve extra)",
+                       description="POST /v1/tag or /v1/records with {\"texts\": [...]}; GET /healthz; API docs "
+                                   "at /docs. Concurrent requests share model calls (micro-batching).")
+    p.add_argument("--model", required=True, help="a model folder (model-best/ or model-last/)")
+    p.add_argument("--host", default="127.0.0.1", help="address to listen on (default: %(default)s, this machine only)")
+    p.add_argument("--port", type=int, default=8000, help="port to listen on (default: %(default)s)")
+    p.add_argument("--batch-size", type=int, default=16,
+                   help="most texts per model call, and windows per forward pass (default: %(default)s)")
+    p.add_argument("--max-batch-wait-ms", type=float, default=5.0,
+                   help="how long a request may wait for others to share its model call (default: %(default)s)")
+    p.add_argument("--max-body-bytes", type=int, default=1 << 20, help="larger request bodies get 413 (default: %(default)s)")
+    p.add_argument("--max-chars", type=int, default=200_000, help="longer texts get 413 (default: %(default)s)")
+    p.add_argument("--max-texts", type=int, default=64, help="more texts in one request get 422 (default: %(default)s)")
+    p.add_argument("--timeout", type=float, default=30.0, help="seconds per request before 504 (default: %(default)s)")
+    p.add_argument("--threads", type=int, default=0, help="torch threads (0: torch's default)")
+    p.add_argument("--device", help="cpu, cuda, cuda:1... (default: cuda if available)")
     return parser
 
 
@@ -225,7 +259,7 @@ def main(argv: list[str] | None = None) -> int:
             return _cmd_train(args, extra)
         handler = {"evaluate": _cmd_evaluate, "convert": _cmd_convert, "prelabel": _cmd_prelabel,
                    "tag": _cmd_tag, "encoder": _cmd_encoder, "demo": _cmd_demo, "review": _cmd_review,
-                   "curves": _cmd_curves}[args.command]
+                   "curves": _cmd_curves, "serve": _cmd_serve}[args.command]
         return handler(args)
     except (ConfigError, DataError, FileNotFoundError, EncoderBuildError) as e:
         print(f"error: {e}", file=sys.stderr)
