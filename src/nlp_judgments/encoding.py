@@ -149,8 +149,12 @@ def _clean_offsets(text: str, ids: list[int], offsets: list[tuple[int, int]]) ->
     """Trim whitespace off token offsets and mark tokens that own no character.
 
     sentencepiece's ``▁iPhone`` covers the space before ``iPhone``; trimming lets an entity start at
-    ``i``. A token is ignored when its trimmed range is empty or equals the next token's range (the lone
-    ``▁`` before the first character), so each character belongs to at most one labelled token.
+    ``i``. A token is ignored when its trimmed range is empty or lies inside the next token's range (the
+    lone ``▁`` before the first character, which some tokenizer versions map to ``(0, 1)`` while the
+    next piece ``上海市`` has ``(0, 3)``), so each character belongs to at most one labelled token.
+
+    >>> _clean_offsets("上海市 x", [5, 6, 7, 8], [(0, 1), (0, 3), (3, 5), (5, 5)]).ignored
+    [True, False, False, True]
     """
     cleaned = []
     for s, e in offsets:
@@ -161,7 +165,8 @@ def _clean_offsets(text: str, ids: list[int], offsets: list[tuple[int, int]]) ->
         cleaned.append((s, e))
     ignored = [s >= e for s, e in cleaned]
     for i in range(len(cleaned) - 1):
-        if not ignored[i] and cleaned[i] == cleaned[i + 1]:
+        (s, e), (ns, ne) = cleaned[i], cleaned[i + 1]
+        if not ignored[i] and ns <= s and e <= ne:
             ignored[i] = True
     return TokenizedText(ids, cleaned, ignored)
 

@@ -13,6 +13,8 @@ Not here: structured records, corpus files, serving.
 from __future__ import annotations
 
 import os
+import time
+from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Sequence
@@ -52,6 +54,9 @@ class Tagger:
             raise ValueError(f"unknown merge policy {merge!r}; choose from {', '.join(MERGE_POLICIES)}")
         self.model = model.eval()
         self.merge = merge  # how windows that share tokens are stitched (encoding.merge_windows)
+        # Seconds per phase (tokenize, batch, forward, merge, decode) and window/position counts, summed
+        # over calls; clear it to measure one call. Costs a clock read per batch.
+        self.timings: Counter = Counter()
         self.stride = meta.stride
         self.meta = meta
         self.device = torch.device(device)
@@ -87,7 +92,9 @@ class Tagger:
         return [spans for spans, _ in self._predict(texts)]
 
     def _predict(self, texts: Sequence[str]) -> list[tuple[list[Span], list[float]]]:
+        lap = self._stopwatch()
         tokenized = self.index.tokenize(list(texts))
+        lap("tokenize")
         starts_of = [window_starts(len(t), self.content_length, self.stride) if len(t) else [] for t in tokenized]
         windows = [(d, s, min(s + self.content_length, len(tokenized[d]))) for d, starts in enumerate(starts_of) for s in starts]
         scores: dict[tuple[int, int], np.ndarray] = {}
@@ -102,29 +109,66 @@ class Tagger:
                     piece = [self.index.cls_id] + tokenized[d].ids[s:e] + [self.index.sep_id]
                     ids[row, : len(piece)] = torch.tensor(piece)
                     mask[row, : len(piece)] = 1
+                self.timings["padded_positions"] += ids.numel()
+                self.timings["real_positions"] += int(mask.sum())
+                lap("batch")
                 logits = self.model.emissions(ids.to(self.device), mask.to(self.device)).float()
-                logp = torch.log_softmax(logits, -1).cpu().numpy()
+                logp = torch.log_softmax(logits, -1).cpu().numpy()  # .cpu() waits for the device
+                lap("forward")
                 for row, (d, s, e) in enumerate(batch):
                     scores[(d, s)] = logp[row, 1 : 1 + e - s]
-        results = []
+        self.timings["windows"] += len(windows)
+        lives, live_offsets = [], []
         for d, toks in enumerate(tokenized):
-            if len(toks) == 0:
-                results.append(([], []))
-                continue
-            starts = starts_of[d]
-            merged = merge_windows([scores[(d, s)] for s in starts], starts, len(toks), self.content_length, self.merge)
-            results.append(self._decode(merged, toks.offsets, toks.ignored))
-        return results
+            keep = np.array([not ig for ig in toks.ignored], dtype=bool)
+            if len(toks):
+                starts = starts_of[d]
+                merged = merge_windows([scores[(d, s)] for s in starts], starts, len(toks), self.content_length, self.merge)
+                lives.append(merged[keep])
+            else:
+                lives.append(np.zeros((0, len(self.tags)), dtype=np.float32))
+            live_offsets.append([o for o, k in zip(toks.offsets, keep) if k])
+        lap("merge")
+        paths = self._best_paths(lives)
+        out = [self._spans(live, offsets, ids) for live, offsets, ids in zip(lives, live_offsets, paths)]
+        lap("decode")
+        return out
 
-    def _decode(self, logp: np.ndarray, offsets, ignored) -> tuple[list[Span], list[float]]:
-        keep = np.array([not ig for ig in ignored])
-        live = logp[keep]
-        live_offsets = [o for o, k in zip(offsets, keep) if k]
+    def _stopwatch(self):
+        """``lap(phase)`` adds the seconds since the previous lap to ``self.timings[phase]``."""
+        last = [time.perf_counter()]
+
+        def lap(phase: str) -> None:
+            now = time.perf_counter()
+            self.timings[phase] += now - last[0]
+            last[0] = now
+
+        return lap
+
+    def _best_paths(self, lives: list[np.ndarray], budget: int = 1 << 18) -> list[list[int]]:
+        """Tag ids per document: argmax, or Viterbi over each whole document, batched across documents
+        of similar length (at most ``budget`` padded positions per call, so a huge one goes alone)."""
         if self.model.crf is None:
-            ids = live.argmax(-1).tolist()
-        else:
-            emissions = torch.from_numpy(live).unsqueeze(0).to(self.device)
-            ids = self.model.crf.decode(emissions, torch.ones(emissions.shape[:2], dtype=torch.bool, device=self.device))[0]
+            return [live.argmax(-1).tolist() for live in lives]
+        paths: list[list[int]] = [[] for _ in lives]
+        order = sorted(range(len(lives)), key=lambda i: len(lives[i]))
+        group: list[int] = []
+        for n, i in enumerate(order):
+            group.append(i)
+            nxt = order[n + 1] if n + 1 < len(order) else None
+            if nxt is None or (len(group) + 1) * max(1, len(lives[nxt])) > budget:
+                length = max(1, len(lives[group[-1]]))
+                emissions = torch.zeros((len(group), length, len(self.tags)))
+                mask = torch.zeros((len(group), length), dtype=torch.bool)
+                for row, j in enumerate(group):
+                    emissions[row, : len(lives[j])] = torch.from_numpy(lives[j])
+                    mask[row, : len(lives[j])] = True
+                for j, path in zip(group, self.model.crf.decode(emissions.to(self.device), mask.to(self.device))):
+                    paths[j] = path
+                group = []
+        return paths
+
+    def _spans(self, live: np.ndarray, live_offsets, ids: list[int]) -> tuple[list[Span], list[float]]:
         tags = [self.tags[i] for i in ids]
         spans = tags_to_spans(tags, live_offsets)
         probs = np.exp(live[np.arange(len(ids)), ids]) if ids else np.zeros(0)

@@ -1,0 +1,304 @@
+"""Reliability suite: corpus tagging killed and resumed, hostile inputs, the server under load.
+
+Runs on a tiny model trained here in seconds (what is tested is the machinery, not accuracy), so it
+fits in CI:
+
+1. **Kills**: tag a corpus once without interruption (the reference); then tag it again into a new
+   file, killing the process (SIGKILL) at random moments ``--kills`` times and re-running the same
+   command after each kill, then once to the end. Every id must appear exactly once, with the same
+   entities and record as the reference (scores to 1e-3: a resumed run batches windows differently).
+2. **Hostile inputs**: ``--hostile`` generated input lines (empty, whitespace, huge, invalid UTF-8,
+   control characters, traditional characters, full/half width, HTML, malformed JSONL, missing or
+   duplicate ids, wrong types, lone surrogates, BOMs...). The run must exit 0, write exactly one line
+   per input line, and give every rejected input an error line with a reason.
+3. **Server**: ``nlp-judgments serve`` in a subprocess, ``--clients`` concurrent clients sending
+   ``--requests`` requests each; counts non-200 answers and reports latency percentiles.
+
+    python scripts/reliability.py --out runs/reliability.json       # about two minutes on 2 cores
+
+Exits 1 when a check fails. Prints a table and writes JSON.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import re
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections import Counter
+from pathlib import Path
+
+from nlp_judgments.config import load_config
+from nlp_judgments.demo import demo_corpus
+from nlp_judgments.encoders.tiny import build_tiny
+from nlp_judgments.spans import read_spans_jsonl
+from nlp_judgments.train import train
+
+CLI = [sys.executable, "-m", "nlp_judgments.cli"]
+ENV = dict(os.environ, OMP_NUM_THREADS="1", PYTHONUNBUFFERED="1")
+
+
+def tiny_model(workdir: Path) -> Path:
+    encoder = build_tiny(cache_dir=workdir / "encoders", hidden=64, layers=2)
+    config = load_config(None, {
+        "output_dir": str(workdir / "run"), "model": {"name_or_path": str(encoder)},
+        "data": {"train_file": str(demo_corpus()), "format": "spans", "max_length": 128, "stride": 32},
+        "train": {"epochs": 3, "batch_size": 16, "lr": 5e-3, "head_lr": 5e-3, "progress": False, "num_threads": 1},
+    })
+    train(config)
+    return workdir / "run" / "model-last"
+
+
+def corpus_texts() -> list[str]:
+    return [d.text for d in read_spans_jsonl(demo_corpus())]
+
+
+# --- 1. kills ---------------------------------------------------------------------------------
+
+
+def comparable(line: dict) -> dict:
+    """A line without its scores: what must be identical after a resume."""
+    out = dict(line)
+    out["entities"] = [{k: v for k, v in e.items() if k != "score"} for e in line.get("entities", [])]
+    return out
+
+
+def check_kills(model: Path, workdir: Path, n_docs: int, kills: int, rng: random.Random) -> dict:
+    texts = corpus_texts()
+    src = workdir / "kill_in.jsonl"
+    with src.open("w", encoding="utf-8") as f:
+        for i in range(n_docs):
+            t = texts[i % len(texts)]
+            a = rng.randrange(len(t) // 2)
+            f.write(json.dumps({"id": f"doc-{i:05d}", "text": t[a : a + rng.randint(50, len(t))]}, ensure_ascii=False) + "\n")
+    common = ["tag", "--model", str(model), str(src), "--records", "--entities", "--chunk-chars", "4000", "-q", "--threads", "1"]
+
+    ref = workdir / "kill_ref.jsonl"
+    subprocess.run(CLI + common + ["-o", str(ref)], env=ENV, check=True, capture_output=True)
+    out = workdir / "kill_out.jsonl"
+    landed = []
+    for _ in range(kills):
+        before = out.read_bytes().count(b"\n") if out.exists() else 0
+        proc = subprocess.Popen(CLI + common + ["-o", str(out)], env=ENV, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        # Kill while tagging: once this run has written something, at a random moment after.
+        while proc.poll() is None and (out.read_bytes().count(b"\n") if out.exists() else 0) <= before:
+            time.sleep(0.01)
+        time.sleep(rng.uniform(0.0, 0.5))
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+        landed.append(out.read_bytes().count(b"\n") if out.exists() else 0)
+    subprocess.run(CLI + common + ["-o", str(out)], env=ENV, check=True, capture_output=True)
+
+    ref_lines = {l["id"]: l for l in map(json.loads, ref.read_text(encoding="utf-8").splitlines())}
+    got = [json.loads(l) for l in out.read_text(encoding="utf-8").splitlines()]
+    ids = Counter(l["id"] for l in got)
+    mismatched = [l["id"] for l in got if comparable(l) != comparable(ref_lines.get(l["id"], {}))]
+    score_gap = max((abs(a["score"] - b["score"]) for l in got if l["id"] in ref_lines
+                     for a, b in zip(l.get("entities", []), ref_lines[l["id"]].get("entities", []))), default=0.0)
+    return {"docs": n_docs, "kills": kills, "lines_when_killed": landed,
+            "lost": len(set(ref_lines) - set(ids)), "duplicated": sum(c - 1 for c in ids.values() if c > 1),
+            "different_from_uninterrupted": len(mismatched), "max_score_gap": round(score_gap, 6),
+            "identical_bytes": out.read_bytes() == ref.read_bytes()}
+
+
+# --- 2. hostile inputs -----------------------------------------------------------------------
+
+def hostile_lines(n: int, rng: random.Random, max_chars: int) -> list[tuple[str, bytes, bool]]:
+    """``(kind, raw line, should be tagged)`` for ``n`` generated inputs."""
+    base = corpus_texts()
+
+    def text() -> str:
+        t = rng.choice(base)
+        a = rng.randrange(len(t))
+        return t[a : a + rng.randint(1, 400)]
+
+    def obj(doc_id, value, **extra) -> bytes:
+        return json.dumps({"id": doc_id, "text": value, **extra}, ensure_ascii=rng.random() < 0.5).encode() + b"\n"
+
+    kinds = {
+        "plain": lambda i: (obj(f"h{i}", text()), True),
+        "empty": lambda i: (obj(f"h{i}", ""), False),
+        "whitespace": lambda i: (obj(f"h{i}", rng.choice([" ", "\n\t", "\u3000\u3000", " \r\n "])), False),
+        "huge": lambda i: (obj(f"h{i}", "被告人张某。" * (max_chars // 6 + rng.randint(1, 500))), False),
+        "control": lambda i: (obj(f"h{i}", "".join(rng.choice([c, chr(rng.randrange(0, 32)), "\x7f", "\u200b", "\ufeff"])
+                                                   for c in text())), True),
+        "traditional": lambda i: (obj(f"h{i}", "被告人張某犯詐騙罪，判處有期徒刑一年，並處罰金人民幣五千元。" + text()), True),
+        "width": lambda i: (obj(f"h{i}", "ＡＢＣ１２３，被告人王某於２０２０年５月１日在淘宝购买ｉＰｈｏｎｅ。" + text()), True),
+        "html": lambda i: (obj(f"h{i}", f"<p onclick='x()'>{text()}</p><script>alert(1)</script>&amp;&#x4e00;"), True),
+        "emoji": lambda i: (obj(f"h{i}", "😀👨‍👩‍👧" + text() + "\U0010ffff"), True),
+        "invalid_utf8": lambda i: (b'{"id": "h%d", "text": "' % i + bytes(rng.randrange(128, 256) for _ in range(8)) + b'"}\n', False),
+        "truncated_json": lambda i: (obj(f"h{i}", text())[: rng.randint(1, 20)] + b"\n", False),
+        "not_json": lambda i: (rng.choice([b"hello\n", b"[1,2\n", b"{'id': 1}\n", b"NaN\n", b"}{\n"]), False),
+        "not_object": lambda i: (rng.choice([b"[]\n", b"42\n", b'"text"\n', b"null\n", b"true\n"]), False),
+        "missing_id": lambda i: (json.dumps({"text": text()}, ensure_ascii=False).encode() + b"\n", False),
+        "bad_id": lambda i: (obj(rng.choice([None, "", True, 1.5, [1], {"a": 1}]), text()), False),
+        "missing_text": lambda i: (json.dumps({"id": f"h{i}"}).encode() + b"\n", False),
+        "bad_text": lambda i: (obj(f"h{i}", rng.choice([None, 5, ["a"], {"t": "x"}, True])), False),
+        "surrogate": lambda i: (b'{"id": "h%d", "text": "\\ud800abc"}\n' % i, False),
+        "duplicate_id": lambda i: (obj("dup", text()), None),  # the first one is tagged, the rest rejected
+        "long_id": lambda i: (obj(f"h{i}-" + "x" * 5000, text()), True),
+        "nul_in_json": lambda i: (obj(f"h{i}", "a\x00b" + text()), True),
+        "extra_fields": lambda i: (obj(f"h{i}", text(), meta={"court": "某法院"}, spans=[1, 2]), True),
+    }
+    names = list(kinds)
+    out = []
+    for i in range(n):
+        kind = names[i % len(names)]
+        raw, ok = kinds[kind](i)
+        out.append((kind, raw, ok))
+    return out
+
+
+def check_hostile(model: Path, workdir: Path, n: int, rng: random.Random) -> dict:
+    max_chars = 20_000
+    lines = hostile_lines(n, rng, max_chars)
+    src = workdir / "hostile.jsonl"
+    src.write_bytes(b"".join(raw for _, raw, _ in lines))
+    out = workdir / "hostile_out.jsonl"
+    proc = subprocess.run(CLI + ["tag", "--model", str(model), str(src), "-o", str(out), "--records", "-q",
+                                 "--max-chars", str(max_chars), "--threads", "1"], env=ENV, capture_output=True, text=True)
+    got = {int(l["source"].rsplit(":", 1)[1]): l for l in map(json.loads, out.read_text(encoding="utf-8").splitlines())} \
+        if out.exists() else {}
+    wrong, first_dup = [], True
+    for lineno, (kind, raw, ok) in enumerate(lines, 1):
+        line = got.get(lineno)
+        if kind == "duplicate_id":
+            ok, first_dup = first_dup, False
+        if line is None:
+            wrong.append((lineno, kind, "no output line"))
+        elif ok and "error" in line:
+            wrong.append((lineno, kind, f"rejected: {line['error']}"))
+        elif not ok and not line.get("error"):
+            wrong.append((lineno, kind, "accepted"))
+    reasons = Counter(re.sub(r"\d+", "N", l["error"].split(" (")[0].split(":")[0])[:50] for l in got.values() if "error" in l)
+    return {"inputs": n, "exit_code": proc.returncode, "crash": proc.returncode != 0, "output_lines": len(got),
+            "tagged": sum("error" not in l for l in got.values()), "rejected_with_reason": sum("error" in l for l in got.values()),
+            "unexpected": wrong[:20], "unexpected_count": len(wrong), "reasons": dict(reasons.most_common(12)),
+            "stderr_tail": proc.stderr[-500:] if proc.returncode else ""}
+
+
+# --- 3. server -------------------------------------------------------------------------------
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def check_server(model: Path, clients: int, requests: int, rng: random.Random) -> dict:
+    import httpx
+
+    port = free_port()
+    server = subprocess.Popen(CLI + ["serve", "--model", str(model), "--port", str(port), "--threads", "1"],
+                              env=ENV, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.time() + 120
+        while True:
+            try:
+                if httpx.get(base + "/healthz", timeout=1).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            if server.poll() is not None or time.time() > deadline:
+                raise RuntimeError(f"the server did not start: {server.stderr.read()[-1000:]}")
+            time.sleep(0.2)
+        texts = corpus_texts()
+        latencies, failures, lock = [], Counter(), threading.Lock()
+
+        def client(seed: int) -> None:
+            r = random.Random(seed)
+            with httpx.Client(base_url=base, timeout=60) as http:
+                for _ in range(requests):
+                    t = r.choice(texts)
+                    a = r.randrange(len(t))
+                    body = {"texts": [t[a : a + r.randint(20, 600)] for _ in range(r.randint(1, 3))]}
+                    path = r.choice(["/v1/tag", "/v1/records"])
+                    t0 = time.perf_counter()
+                    try:
+                        status = http.post(path, json=body).status_code
+                    except httpx.HTTPError as e:
+                        status = type(e).__name__
+                    with lock:
+                        latencies.append(time.perf_counter() - t0)
+                        if status != 200:
+                            failures[str(status)] += 1
+
+        t0 = time.perf_counter()
+        threads = [threading.Thread(target=client, args=(rng.random(),)) for _ in range(clients)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        wall = time.perf_counter() - t0
+        health = httpx.get(base + "/healthz").json()
+    finally:
+        server.send_signal(signal.SIGINT)
+        try:
+            server.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            server.kill()
+    q = statistics.quantiles(latencies, n=100, method="inclusive")
+    return {"clients": clients, "requests": len(latencies), "errors": sum(failures.values()), "error_kinds": dict(failures),
+            "seconds": round(wall, 2), "requests_per_second": round(len(latencies) / wall, 1),
+            "latency_ms": {"p50": round(q[49] * 1000, 1), "p90": round(q[89] * 1000, 1), "p99": round(q[98] * 1000, 1),
+                           "max": round(max(latencies) * 1000, 1)},
+            "batching": health.get("batching")}
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--kills", type=int, default=10)
+    ap.add_argument("--docs", type=int, default=400, help="documents in the kill-and-resume corpus")
+    ap.add_argument("--hostile", type=int, default=1000)
+    ap.add_argument("--clients", type=int, default=50)
+    ap.add_argument("--requests", type=int, default=20, help="requests per client")
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--out", default="runs/reliability.json")
+    args = ap.parse_args(argv)
+    rng = random.Random(args.seed)
+
+    with tempfile.TemporaryDirectory() as tmp:
+        workdir = Path(tmp)
+        t0 = time.perf_counter()
+        model = tiny_model(workdir)
+        result = {"kills": check_kills(model, workdir, args.docs, args.kills, rng),
+                  "hostile": check_hostile(model, workdir, args.hostile, rng),
+                  "server": check_server(model, args.clients, args.requests, rng)}
+        result["seconds"] = round(time.perf_counter() - t0, 1)
+
+    k, h, s = result["kills"], result["hostile"], result["server"]
+    failures = []
+    if k["lost"] or k["duplicated"] or k["different_from_uninterrupted"] or k["max_score_gap"] > 1e-3:
+        failures.append("kills")
+    if h["crash"] or h["unexpected_count"]:
+        failures.append("hostile")
+    if s["errors"]:
+        failures.append("server")
+    result["failed"] = failures
+    print(f"{'check':<10} {'figures'}")
+    print(f"{'kills':<10} {k['kills']} kills over {k['docs']} docs (lines written at each kill: {k['lines_when_killed']}); "
+          f"lost {k['lost']}, duplicated {k['duplicated']}, different from an uninterrupted run {k['different_from_uninterrupted']} "
+          f"(max score gap {k['max_score_gap']}, byte-identical: {k['identical_bytes']})")
+    print(f"{'hostile':<10} {h['inputs']} inputs: exit {h['exit_code']}, {h['tagged']} tagged, {h['rejected_with_reason']} "
+          f"rejected with a reason, {h['unexpected_count']} unexpected; reasons: {h['reasons']}")
+    print(f"{'server':<10} {s['clients']} clients × {s['requests'] // max(s['clients'], 1)} requests: {s['errors']} errors, "
+          f"{s['requests_per_second']} req/s, latency ms p50 {s['latency_ms']['p50']} p90 {s['latency_ms']['p90']} "
+          f"p99 {s['latency_ms']['p99']} max {s['latency_ms']['max']}")
+    print(f"{'result':<10} {'FAILED: ' + ', '.join(failures) if failures else 'all passed'} in {result['seconds']} s")
+    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+    Path(args.out).write_text(json.dumps(result, ensure_ascii=False, indent=2), encoding="utf-8")
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

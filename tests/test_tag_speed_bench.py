@@ -1,0 +1,84 @@
+"""benchmarks/tag_speed.py end to end on a tiny trained model: both engines run and their spans are compared.
+
+Timings are not asserted (benchmarks assert nothing about speed); what is checked is that the two
+engines saw the same windows and that they agree everywhere outside the tokens two windows share.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+from pathlib import Path
+
+import pytest
+
+from nlp_judgments.config import load_config
+from nlp_judgments.train import train
+
+SCRIPT = Path(__file__).resolve().parents[1] / "benchmarks" / "tag_speed.py"
+
+
+@pytest.fixture(scope="module")
+def bench():
+    spec = importlib.util.spec_from_file_location("tag_speed", SCRIPT)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture(scope="module")
+def tiny_model(tiny_dir, spans_file, tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("tag_speed") / "run"
+    config = load_config(None, {
+        "output_dir": str(out),
+        "model": {"name_or_path": str(tiny_dir)},
+        "data": {"train_file": str(spans_file), "format": "spans", "dev_last_n": 0, "max_length": 32, "stride": 8},
+        "train": {"max_steps": 25, "epochs": 100, "batch_size": 8, "lr": 1e-2, "head_lr": 1e-2, "warmup_ratio": 0.0,
+                  "progress": False, "log_every": 1000, "seed": 7},
+    })
+    train(config)
+    return out / "model-last"
+
+
+def test_compares_both_engines_on_the_same_windows(bench, tiny_model, sample_docs, tmp_path):
+    data = tmp_path / "docs.jsonl"
+    texts = [sample_docs[1].text, sample_docs[4].text, "".join(d.text for d in sample_docs)]  # the last needs windows
+    data.write_text("".join(json.dumps({"id": f"d{i}", "text": t}, ensure_ascii=False) + "\n" for i, t in enumerate(texts)),
+                    encoding="utf-8")
+    out = tmp_path / "tag_speed.json"
+    argv = ["--model", str(tiny_model), "--data", str(data), "--repeats", "1", "--warmup", "1", "--threads", "1",
+            "--device", "cpu", "--out", str(out)]
+    assert bench.main(argv) == 0
+
+    result = json.loads(out.read_text(encoding="utf-8"))
+    assert set(result["table"]) == {"ours", "pipeline"}
+    assert [r["engine"] for r in result["runs"]] == ["ours", "pipeline"]
+    assert result["settings"]["comparable"] and result["settings"]["chars"] == sum(map(len, texts))
+    assert result["table"]["ours"]["windows"] == result["table"]["pipeline"]["windows"] > 3
+    assert result["breakdown"]["forward"] > 0 and result["breakdown"]["real_positions"] > 0
+
+    spans = result["spans"]
+    assert spans["docs"] == 3 and spans["windows_identical_docs"] == 3
+    assert spans["spans_ours"] > 0, "the tiny model should find some entities"
+    assert spans["identical_docs"] >= 2  # the two short documents fit in one window
+    # A char-level WordPiece tokenizer and BIO decoding: the engines may differ only where windows overlap.
+    assert spans["differing_in_window_overlap"] == spans["differing_spans"]
+
+
+@pytest.mark.parametrize(
+    "entities, expected",
+    [
+        ([{"start": 2, "end": 9, "entity_group": "APP"}], [(3, 9, "APP")]),  # "▁iPhone" carries the space
+        ([{"start": 0, "end": 2, "entity_group": "PERSON"}] * 2, [(0, 2, "PERSON")]),  # same span from two chunks
+        ([{"start": 2, "end": 3, "entity_group": "APP"}], []),  # whitespace only
+        ([], []),
+    ],
+)
+def test_normalise_pipeline(bench, entities, expected):
+    assert bench.normalise_pipeline("被告 iPhone", entities) == expected
+
+
+def test_crf_models_are_refused(bench, tmp_path):
+    (tmp_path / "nlp_judgments.json").write_text(json.dumps({"labels": ["PERSON"], "head": "crf"}))
+    with pytest.raises(SystemExit, match="crf head"):
+        bench.check_model(str(tmp_path))
