@@ -144,6 +144,15 @@ def _cmd_serve(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_trim_vocab(args: argparse.Namespace) -> int:
+    from .vocab import format_report, read_corpus_texts, trim_vocabulary
+
+    report = trim_vocabulary(args.src, args.output, read_corpus_texts(args.corpus), pretokenize=args.pretokenize,
+                             fallback=args.keep_chars, verify_docs=args.verify_docs)
+    print(format_report(report))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="nlp-judgments", description="Tag entities in Chinese criminal judgments.")
     parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
@@ -232,6 +241,22 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--timeout", type=float, default=30.0, help="seconds per request before 504 (default: %(default)s)")
     p.add_argument("--threads", type=int, default=0, help="torch threads (0: torch's default)")
     p.add_argument("--device", help="cpu, cuda, cuda:1... (default: cuda if available)")
+
+    p = sub.add_parser("trim-vocab", help="keep only the word pieces a corpus needs: a smaller encoder, same outputs",
+                       description="Copy an encoder or model folder with a tokenizer and word embedding cut down to "
+                                   "the pieces the corpus uses (plus single characters, see --keep-chars); checks "
+                                   "that corpus text tokenizes and encodes identically before installing it.")
+    p.add_argument("src", help="an encoder folder, a model folder (model-best/), or builtin:e5-small")
+    p.add_argument("-o", "--output", required=True, help="the trimmed folder (a normal HF folder)")
+    p.add_argument("--corpus", nargs="+", required=True,
+                   help="JSONL/JSON with a text, context (CAIL2021) or sentText (CAIL2022) field, .txt files or folders")
+    p.add_argument("--keep-chars", default="all-cjk", choices=["all-cjk", "corpus"],
+                   help="all-cjk: also every single CJK/ASCII/full-width character piece, so unseen text does not "
+                        "become <unk> (default); corpus: only what the corpus uses")
+    p.add_argument("--pretokenize", choices=["cjk_chars", "none"],
+                   help="pre-tokenization to collect and check pieces under (default: a model folder's own, else cjk_chars)")
+    p.add_argument("--verify-docs", type=int, default=2000,
+                   help="corpus documents (evenly spaced) that must tokenize identically; 0: all (default: %(default)s)")
     return parser
 
 
@@ -259,7 +284,7 @@ def main(argv: list[str] | None = None) -> int:
             return _cmd_train(args, extra)
         handler = {"evaluate": _cmd_evaluate, "convert": _cmd_convert, "prelabel": _cmd_prelabel,
                    "tag": _cmd_tag, "encoder": _cmd_encoder, "demo": _cmd_demo, "review": _cmd_review,
-                   "curves": _cmd_curves, "serve": _cmd_serve}[args.command]
+                   "curves": _cmd_curves, "serve": _cmd_serve, "trim-vocab": _cmd_trim_vocab}[args.command]
         return handler(args)
     except (ConfigError, DataError, FileNotFoundError, EncoderBuildError) as e:
         print(f"error: {e}", file=sys.stderr)
