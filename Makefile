@@ -12,7 +12,7 @@ $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
 	$(BIN)/pip install -q torch==2.13.0
-	$(BIN)/pip install -q -e '.[offline,serve,plot,test]'
+	$(BIN)/pip install -q -e '.[offline,serve,plot,onnx,test]'
 	touch $(STAMP)
 
 setup: $(STAMP)
