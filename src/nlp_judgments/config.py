@@ -2,8 +2,12 @@
 
 YAML files in ``configs/`` state only what differs from these defaults; the command line adds
 dotted overrides (``--train.lr=3e-5 --data.train_file=x.jsonl --output_dir=runs/a``). Unknown keys
-and invalid combinations are rejected when the config is built, before any model is loaded.
-The resolved config is written next to every saved model (``config.yaml``).
+and invalid combinations are rejected when the config is built, before any model is loaded (and
+before any data file is read). The resolved config is written next to every saved model (``config.yaml``).
+
+Training data is either one file (``data.train_file``, with ``data.dev_file`` or ``data.dev_last_n``)
+or a list of sources (``data.sources``, each a :class:`SourceConfig`) that may each annotate only
+some of the labels; see ``train.py`` for what partial annotation does to the loss.
 
 Not here: how settings are used (``train.py``, ``encoding.py``) or the label schema (``schema.py``).
 """
@@ -44,7 +48,46 @@ class ModelConfig:
 
 
 @dataclass
+class SourceConfig:
+    """One entry of ``data.sources``: a data file, how to read it, and which labels it annotates.
+
+    A source that annotates only some labels (CAIL2021 marks no apps, the rule pre-labeller no
+    persons) says nothing about the others: a token it leaves ``O`` may still be an entity of a label
+    it does not annotate, and training treats it so (partial annotation, see ``train.py``).
+    """
+
+    # The data file (required), relative to the directory the command runs in.
+    file: str = ""
+    # Short name for logs and metrics (``dev_f1_by_source``); None = the file's stem. Must be unique.
+    name: str | None = None
+    # Input format: spans | cail2021 | cail2022 | conll | labelstudio | auto.
+    format: str = "auto"
+    # Native label -> our label: a formats.LABEL_MAPS preset name, an inline mapping, or None.
+    label_map: str | dict[str, str] | None = None
+    # The labels of data.labels this source annotates COMPLETELY: a token it leaves O is none of them.
+    # Tokens it leaves O may be any other label. None = every label in data.labels.
+    annotates: list[str] | None = None
+    # Spans whose label the source cannot tell apart: {PERSON: [DEFENDANT]} lets a PERSON span train
+    # as PERSON or DEFENDANT (CAIL2022 marks every person, defendants included, as one type). Dev
+    # scoring of this source then counts a DEFENDANT prediction as PERSON.
+    ambiguous: dict[str, list[str]] = field(default_factory=dict)
+    # The last N documents of this file are its dev block (contiguous: see data.dev_last_n); 0 = none.
+    dev_last_n: int = 0
+    # Multiplies this source's share of the loss (1.0 = as many tokens, as much weight).
+    weight: float = 1.0
+
+    def annotated(self, labels: list[str]) -> list[str]:
+        """The labels this source annotates completely, in ``labels`` order."""
+        return [l for l in labels if self.annotates is None or l in self.annotates]
+
+    def alternatives(self) -> dict[str, list[str]]:
+        """Each ambiguous label with every label its spans may have (itself first)."""
+        return {k: [k] + [v for v in vs if v != k] for k, vs in self.ambiguous.items()}
+
+
+@dataclass
 class DataConfig:
+    # One training file in one format. Alternatively `sources` (not both).
     train_file: str | None = None
     # Without a dev file, the LAST `dev_last_n` documents of the training file become the dev set:
     # judgment data is in document order, so a contiguous block keeps a document's sentences on one
@@ -56,7 +99,8 @@ class DataConfig:
     # Native label -> our label. A name of a preset in formats.LABEL_MAPS, an inline mapping, or
     # None to keep native labels. Labels the map does not mention are dropped (and counted).
     label_map: str | dict[str, str] | None = None
-    # The label set the model predicts, in a fixed order; None = the labels seen in training data.
+    # The label set the model predicts, in a fixed order; None = the labels seen in training data
+    # (required with `sources`).
     labels: list[str] | None = None
     # Tag scheme used inside the model: BIO or BIOES (spans at every boundary either way).
     scheme: Literal["BIO", "BIOES"] = "BIO"
@@ -71,6 +115,9 @@ class DataConfig:
     # Overlapping gold spans cannot all live in one flat tag sequence: keep the longest
     # ("longest") or the first by start offset ("first"); the others are counted and reported.
     overlap_policy: Literal["longest", "first"] = "longest"
+    # Several training files, each with its own format, label map, annotated labels and dev block
+    # (see SourceConfig). Replaces train_file/dev_file/dev_last_n/format/label_map; needs `labels`.
+    sources: list[SourceConfig] | None = None
 
 
 @dataclass
@@ -136,6 +183,55 @@ class Config:
             raise ConfigError(f"train.warmup_ratio must be in [0, 1), got {t.warmup_ratio}")
         if self.model.head == "crf" and t.label_smoothing:
             raise ConfigError("train.label_smoothing applies to the softmax head only")
+        if d.sources is not None:
+            self._validate_sources()
+
+    def _validate_sources(self) -> None:
+        d = self.data
+        if d.train_file is not None:
+            raise ConfigError("give data.train_file or data.sources, not both")
+        if not d.sources:
+            raise ConfigError("data.sources is empty")
+        single_file = {"dev_file": None, "dev_last_n": 0, "format": "auto", "label_map": None}
+        for key, default in single_file.items():
+            if getattr(d, key) != default:
+                raise ConfigError(f"data.{key} applies to data.train_file; with data.sources set it per source")
+        if d.labels is None:
+            # Tag ids must not depend on which labels happen to occur in which file.
+            raise ConfigError("data.sources needs data.labels (the label set the model predicts, in order)")
+        if self.train.label_smoothing:
+            raise ConfigError("train.label_smoothing is not supported with data.sources (partial annotation)")
+        known = set(d.labels)
+        names: set[str] = set()
+        for i, s in enumerate(d.sources):
+            where = f"data.sources[{i}]"
+            if not s.file:
+                raise ConfigError(f"{where}.file is required")
+            if s.name is None:
+                s.name = Path(s.file).stem  # written back so that config.yaml states it
+            if s.name in names:
+                raise ConfigError(f"{where}: two sources are named {s.name!r}; give each a distinct name")
+            names.add(s.name)
+            if s.dev_last_n < 0:
+                raise ConfigError(f"{where}.dev_last_n must be >= 0")
+            if not s.weight > 0:
+                raise ConfigError(f"{where}.weight must be positive, got {s.weight}")
+            if s.annotates is not None:
+                if len(set(s.annotates)) != len(s.annotates):
+                    raise ConfigError(f"{where}.annotates has duplicates: {s.annotates}")
+                unknown = sorted(set(s.annotates) - known)
+                if unknown:
+                    raise ConfigError(f"{where}.annotates: {unknown} not in data.labels {d.labels}")
+            seen_alternatives: set[str] = set()
+            for key, alternatives in s.ambiguous.items():
+                unknown = sorted({key, *alternatives} - known)
+                if unknown:
+                    raise ConfigError(f"{where}.ambiguous: {unknown} not in data.labels {d.labels}")
+                others = set(alternatives) - {key}
+                # Dev scoring maps each alternative back to its one ambiguous label.
+                if others & seen_alternatives or others & set(s.ambiguous):
+                    raise ConfigError(f"{where}.ambiguous: a label may be an alternative of one ambiguous label only")
+                seen_alternatives |= others
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -169,6 +265,10 @@ def _coerce(value: Any, hint: Any, key: str) -> Any:
             except ConfigError as e:
                 last_error = e
         raise last_error or ConfigError(f"{key}: bad value {value!r}")
+    if dataclasses.is_dataclass(hint):  # a section inside a list (data.sources)
+        if not isinstance(value, Mapping):
+            raise ConfigError(f"{key} must be a mapping")
+        return _build(hint, value, key + ".")
     if hint is bool:
         if isinstance(value, bool):
             return value
@@ -198,7 +298,7 @@ def _coerce(value: Any, hint: Any, key: str) -> Any:
             value = [v for v in value.split(",") if v]
         if not isinstance(value, list):
             raise ConfigError(f"{key} must be a list, got {value!r}")
-        return [_coerce(v, args[0], key) for v in value]
+        return [_coerce(v, args[0], f"{key}[{i}]") for i, v in enumerate(value)]
     if origin is dict:
         if isinstance(value, str):
             raise ConfigError(f"{key} must be a mapping")

@@ -15,6 +15,10 @@ Everything outside this module speaks character spans into the original text. In
    tokens; ``merge_windows`` puts per-window predictions back together, taking each token from the
    window where it sits most centrally.
 4. ``tags_to_spans`` decodes a tag sequence back to character spans.
+5. ``allowed_tag_matrix`` says, for a source that annotates only some labels, which tags a token may
+   really have given the tag the source implies (partial annotation: an ``O`` from a source that does
+   not annotate apps may be an app). Windows carry their source's index; the training loop turns tag
+   ids into per-token allowed sets with one lookup in this matrix.
 """
 
 from __future__ import annotations
@@ -42,6 +46,43 @@ def tag_names(labels: Sequence[str], scheme: str) -> list[str]:
     """
     prefixes = "BI" if scheme == "BIO" else "BIES"
     return ["O"] + [f"{p}-{label}" for label in labels for p in prefixes]
+
+
+def allowed_tag_matrix(
+    labels: Sequence[str],
+    scheme: str,
+    annotates: Iterable[str] | None = None,
+    alternatives: dict[str, Sequence[str]] | None = None,
+) -> np.ndarray:
+    """Which tags a token may have, given the tag a source gave it: a boolean ``[T, T]`` matrix.
+
+    Row ``g`` is the allowed set of a token tagged ``g`` (``T = len(tag_names(labels, scheme))``):
+
+    - ``O``: ``O`` plus every tag of every label the source does not annotate (``annotates``; None =
+      all labels, when the matrix is the identity and training reduces to the usual loss);
+    - an entity tag ``P-X``: ``P-X`` itself, plus ``P-Y`` for each ``Y`` of ``alternatives[X]`` when the
+      source cannot tell ``X`` from ``Y`` (same position prefix: a ``B`` stays a ``B``).
+
+    >>> m = allowed_tag_matrix(["DEFENDANT", "PERSON", "APP"], "BIO", ["DEFENDANT", "PERSON"],
+    ...                        {"PERSON": ["PERSON", "DEFENDANT"]})
+    >>> tags = tag_names(["DEFENDANT", "PERSON", "APP"], "BIO")
+    >>> [[tags[j] for j in np.nonzero(m[tags.index(t)])[0]] for t in ("O", "B-PERSON", "I-DEFENDANT")]
+    [['O', 'B-APP', 'I-APP'], ['B-DEFENDANT', 'B-PERSON'], ['I-DEFENDANT']]
+    """
+    tags = tag_names(labels, scheme)
+    index = {t: i for i, t in enumerate(tags)}
+    matrix = np.eye(len(tags), dtype=bool)
+    complete = set(labels if annotates is None else annotates)
+    for label in labels:
+        if label not in complete:
+            for tag in tags:
+                if tag.partition("-")[2] == label:
+                    matrix[0, index[tag]] = True
+    for label, others in (alternatives or {}).items():
+        for prefix in ("BI" if scheme == "BIO" else "BIES"):
+            for other in others:
+                matrix[index[f"{prefix}-{label}"], index[f"{prefix}-{other}"]] = True
+    return matrix
 
 
 def allowed_transition(prev: str, cur: str, scheme: str) -> bool:
@@ -225,6 +266,15 @@ class AlignmentReport:
 
     def to_dict(self) -> dict:
         return dict(self.__dict__)
+
+    def merge(self, other: AlignmentReport, limit: int = 5) -> None:
+        """Add ``other``'s counts (and examples, up to ``limit`` a kind) to this report."""
+        for key, value in other.__dict__.items():
+            if key != "examples":
+                setattr(self, key, getattr(self, key) + value)
+        for kind, examples in other.examples.items():
+            bucket = self.examples.setdefault(kind, [])
+            bucket.extend(examples[: max(0, limit - len(bucket))])
 
     def summary(self) -> str:
         return (
@@ -452,8 +502,11 @@ class Encoder:
     def windows(self, n_tokens: int) -> list[int]:
         return window_starts(n_tokens, self.content_length, self.stride)
 
-    def encode(self, docs: Sequence[Document], report: AlignmentReport | None = None, batch: int = 256) -> list[dict]:
-        """Training windows: ``{"input_ids": [...], "labels": [...]}`` with CLS/SEP added.
+    def encode(
+        self, docs: Sequence[Document], report: AlignmentReport | None = None, batch: int = 256, source: int | None = None
+    ) -> list[dict]:
+        """Training windows: ``{"input_ids": [...], "labels": [...]}`` with CLS/SEP added, and
+        ``"source": source`` when a source index is given (it selects the window's allowed tag sets).
 
         Windows with no token (empty texts) are skipped: they carry no supervision.
         """
@@ -476,12 +529,13 @@ class Encoder:
                     continue
                 for start in self.windows(len(toks)):
                     end = min(start + self.content_length, len(toks))
-                    features.append(
-                        {
-                            "input_ids": [self.index.cls_id] + toks.ids[start:end] + [self.index.sep_id],
-                            "labels": [IGNORE] + window_labels(tags, label_ids, start, end) + [IGNORE],
-                        }
-                    )
+                    feature = {
+                        "input_ids": [self.index.cls_id] + toks.ids[start:end] + [self.index.sep_id],
+                        "labels": [IGNORE] + window_labels(tags, label_ids, start, end) + [IGNORE],
+                    }
+                    if source is not None:
+                        feature["source"] = source
+                    features.append(feature)
                     report.windows += 1
         return features
 

@@ -11,6 +11,10 @@ Errors, each predicted or gold span counted once, in this order of precedence:
 - ``wrong_both``: a prediction overlapping a gold span of another label, offsets differ;
 - ``spurious``: a prediction overlapping no gold span;
 - ``missed``: a gold span that no prediction overlaps.
+
+A source that annotates only some labels is scored on those only: ``restrict_spans`` keeps the
+labels it annotates on both sides (mapping labels it cannot tell apart onto the one it uses), and
+``pooled_micro`` adds several such scores into one figure.
 """
 
 from __future__ import annotations
@@ -91,6 +95,29 @@ def span_scores(
         "errors": {k: errors[k] for k in ("missed", "spurious", "wrong_boundary", "wrong_type", "wrong_both")},
         "error_examples": dict(examples),
     }
+
+
+def restrict_spans(spans: Iterable[Span], labels: Iterable[str], collapse: dict[str, str] | None = None) -> list[Span]:
+    """Spans relabelled by ``collapse`` (label -> the label a source uses for it), then only those
+    whose label is in ``labels``.
+
+    >>> restrict_spans([Span(0, 2, "DEFENDANT"), Span(3, 5, "APP")], {"PERSON"}, {"DEFENDANT": "PERSON"})
+    [Span(start=0, end=2, label='PERSON')]
+    """
+    collapse = collapse or {}
+    keep = set(labels)
+    out = (Span(s.start, s.end, collapse.get(s.label, s.label)) for s in spans)
+    return [s for s in out if s.label in keep]
+
+
+def pooled_micro(scores: Iterable[dict]) -> dict:
+    """One micro P/R/F1 over several ``span_scores`` results: their counts added, then divided."""
+    correct = predicted = support = 0
+    for s in scores:
+        correct += s["micro"]["correct"]
+        predicted += s["micro"]["predicted"]
+        support += s["micro"]["support"]
+    return _prf(correct, predicted, support) | {"support": support, "predicted": predicted, "correct": correct}
 
 
 def char_bio(text_length: int, spans: Iterable[Span]) -> list[str]:

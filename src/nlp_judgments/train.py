@@ -15,6 +15,16 @@ Outputs in ``output_dir``:
 
 Resuming (``train.resume``, on by default) restarts from ``checkpoint/`` at the exact batch it reached,
 with the same RNG state, so an interrupted run ends with the same weights as an uninterrupted one.
+
+Several sources (``data.sources``): each file is read with its own format and label map, and its last
+``dev_last_n`` documents become its dev block. A source may annotate only some labels (``annotates``):
+where it leaves a token ``O``, the token may still belong to a label it does not annotate, so the loss
+does not push those labels down. Each token gets an allowed tag set (``encoding.allowed_tag_matrix``:
+``O`` plus every tag of the unannotated labels for an ``O`` token, the gold tag, or its ambiguous
+alternatives, for an entity token) and the loss is the negative log of the total probability of the
+allowed tags (paths, for the CRF; ``model.py``). With every label annotated this is the usual loss.
+Each dev block is scored over its source's labels only; the pooled micro-F1 over all blocks selects
+``model-best``, and ``train_log.jsonl`` adds ``dev_f1_by_source``.
 """
 
 from __future__ import annotations
@@ -31,12 +41,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
+import numpy as np
 import torch
 import yaml
 
 from .artifacts import ModelMeta, save_model
-from .config import Config, ConfigError
-from .encoding import IGNORE, AlignmentReport, Encoder, TokenIndex
+from .config import Config, ConfigError, SourceConfig
+from .encoding import IGNORE, AlignmentReport, Encoder, TokenIndex, allowed_tag_matrix
+from .evaluate import DevSet
 from .model import TaggingModel
 from .spans import DataError, Document
 
@@ -62,7 +74,7 @@ def load_documents(path: str, fmt: str, label_map, labels: list[str] | None = No
 def split_data(config: Config) -> tuple[list[Document], list[Document], dict]:
     d = config.data
     if d.train_file is None:
-        raise ConfigError("data.train_file is not set (give --data.train_file=PATH)")
+        raise ConfigError("data.train_file is not set (give --data.train_file=PATH, or a data.sources list)")
     train_docs, train_stats = load_documents(d.train_file, d.format, d.label_map, d.labels)
     dev_docs: list[Document] = []
     dev_stats: dict = {}
@@ -75,6 +87,32 @@ def split_data(config: Config) -> tuple[list[Document], list[Document], dict]:
     if not train_docs:
         raise DataError("no training documents", d.train_file)
     return train_docs, dev_docs, {"train": train_stats, "dev": dev_stats}
+
+
+@dataclass
+class SourceData:
+    """One entry of ``data.sources``, read and split into training documents and its dev block."""
+
+    config: SourceConfig
+    train_docs: list[Document]
+    dev_docs: list[Document]
+    read_stats: dict
+
+
+def read_sources(config: Config) -> list[SourceData]:
+    """Read every source of ``data.sources`` (labels checked against ``data.labels``) and split off
+    each one's dev block: its last ``dev_last_n`` documents, contiguous as for ``data.dev_last_n``."""
+    out = []
+    for i, s in enumerate(config.data.sources or []):
+        docs, stats = load_documents(s.file, s.format, s.label_map, config.data.labels)
+        if s.dev_last_n and s.dev_last_n >= len(docs):
+            raise ConfigError(f"data.sources[{i}] ({s.name}): dev_last_n={s.dev_last_n} leaves no training data "
+                              f"({len(docs)} documents)")
+        cut = len(docs) - s.dev_last_n
+        if not docs[:cut]:
+            raise DataError("no training documents", s.file)
+        out.append(SourceData(s, docs[:cut], docs[cut:], stats))
+    return out
 
 
 def length_bucketed_batches(lengths: list[int], batch_size: int, seed: int) -> list[list[int]]:
@@ -106,7 +144,12 @@ def rank_batches(lengths: list[int], batch_size: int, seed: int, world: int, ran
     return order[rank::world]
 
 
-def collate(features: list[dict], pad_id: int) -> dict[str, torch.Tensor]:
+def collate(
+    features: list[dict], pad_id: int, allowed: torch.Tensor | None = None, weights: torch.Tensor | None = None
+) -> dict[str, torch.Tensor]:
+    """Pad a batch of windows. With ``allowed [S, T, T]`` (one ``allowed_tag_matrix`` per source) and
+    ``weights [S]``, also each token's allowed tags ``[B, L, T]`` and each window's loss weight ``[B]``,
+    looked up by the window's ``"source"``."""
     width = max(len(f["input_ids"]) for f in features)
     ids = torch.full((len(features), width), pad_id, dtype=torch.long)
     labels = torch.full((len(features), width), IGNORE, dtype=torch.long)
@@ -116,7 +159,14 @@ def collate(features: list[dict], pad_id: int) -> dict[str, torch.Tensor]:
         ids[row, :n] = torch.tensor(f["input_ids"])
         labels[row, :n] = torch.tensor(f["labels"])
         mask[row, :n] = 1
-    return {"input_ids": ids, "attention_mask": mask, "labels": labels}
+    batch = {"input_ids": ids, "attention_mask": mask, "labels": labels}
+    if allowed is not None:
+        source = torch.tensor([f["source"] for f in features])
+        # Ignored positions look up the O row: any non-empty set will do, they carry no loss.
+        batch["allowed"] = allowed[source.unsqueeze(1), labels.clamp(min=0)]
+        if weights is not None:
+            batch["weights"] = weights[source]
+    return batch
 
 
 # --------------------------------------------------------------------------------------------
@@ -240,9 +290,15 @@ class _Setup:
     dev_docs: list[Document]
     pad_id: int
     report: dict
+    # With data.sources: each source's dev block, allowed tag sets [S, T, T] and loss weights [S].
+    dev_sets: list[DevSet] | None = None
+    allowed: torch.Tensor | None = None
+    weights: torch.Tensor | None = None
 
 
 def _setup(config: Config, accelerator) -> _Setup:
+    if config.data.sources is not None:
+        return _setup_sources(config, accelerator)
     d = config.data
     train_docs, dev_docs, read_stats = split_data(config)
     # Without a configured label set, the labels seen in the data (dev too: a dev-only label must
@@ -259,25 +315,78 @@ def _setup(config: Config, accelerator) -> _Setup:
     encoder.encode(dev_docs, dev_report)  # only for the report: dev is scored on whole documents
     report = {"read": read_stats, "train": train_report.to_dict(), "dev": dev_report.to_dict(), "labels": labels}
     if accelerator.is_main_process:
-        log.info("train encoding: %s", train_report.summary())
-        if dev_docs:
-            log.info("dev encoding: %s", dev_report.summary())
-        for kind, examples in train_report.examples.items():
-            log.info("  %s e.g. %s", kind, " | ".join(examples[:3]))
-        out = Path(config.output_dir)
-        (out / "encoding_report.json").write_text(json.dumps(report, ensure_ascii=False, indent=2), encoding="utf-8")
+        _log_and_save_report(config, report, train_report, dev_report, bool(dev_docs))
     meta = ModelMeta(labels, d.scheme, config.model.head, d.pretokenize, d.max_length, d.stride)
     return _Setup(tokenizer, model, meta, features, dev_docs, index.pad_id, report)
 
 
+def _log_and_save_report(config: Config, report: dict, train_report: AlignmentReport, dev_report: AlignmentReport,
+                has_dev: bool) -> None:
+    log.info("train encoding: %s", train_report.summary())
+    if has_dev:
+        log.info("dev encoding: %s", dev_report.summary())
+    for kind, examples in train_report.examples.items():
+        log.info("  %s e.g. %s", kind, " | ".join(examples[:3]))
+    out = Path(config.output_dir)
+    (out / "encoding_report.json").write_text(json.dumps(report, ensure_ascii=False, indent=2), encoding="utf-8")
+
+
+def _setup_sources(config: Config, accelerator) -> _Setup:
+    """``_setup`` for ``data.sources``: windows tagged with their source, allowed tag sets, dev blocks."""
+    d = config.data
+    labels = list(d.labels)
+    sources = read_sources(config)
+    tokenizer, model = build_model(config, labels)
+    index = TokenIndex(tokenizer, d.pretokenize)
+    encoder = Encoder(index, labels, d.scheme, d.max_length, d.stride, d.overlap_policy)
+    features: list[dict] = []
+    train_total, dev_total = AlignmentReport(), AlignmentReport()
+    per_source, matrices, dev_sets = {}, [], []
+    for i, src in enumerate(sources):
+        s = src.config
+        train_report, dev_report = AlignmentReport(), AlignmentReport()
+        features += encoder.encode(src.train_docs, train_report, source=i)
+        encoder.encode(src.dev_docs, dev_report)  # only for the report: dev is scored on whole documents
+        train_total.merge(train_report)
+        dev_total.merge(dev_report)
+        annotated = s.annotated(labels)
+        alternatives = s.alternatives()
+        matrices.append(allowed_tag_matrix(labels, d.scheme, annotated, alternatives))
+        collapse = {alt: key for key, alts in alternatives.items() for alt in alts if alt != key}
+        scored = list(dict.fromkeys(collapse.get(l, l) for l in annotated))
+        if src.dev_docs:
+            dev_sets.append(DevSet(s.name, src.dev_docs, scored, collapse))
+        per_source[s.name] = {"read": src.read_stats, "train": train_report.to_dict(), "dev": dev_report.to_dict(),
+                              "annotates": annotated, "scored_labels": scored}
+        if accelerator.is_main_process:
+            log.info("source %s: %d train, %d dev documents; annotates %s; %s", s.name, len(src.train_docs),
+                     len(src.dev_docs), ", ".join(annotated) or "nothing", train_report.summary())
+    unchecked = [l for l in labels if not any(l in src.config.annotated(labels) for src in sources)]
+    if unchecked and accelerator.is_main_process:
+        log.warning("no source annotates %s completely: nothing teaches the model where they are absent",
+                    ", ".join(unchecked))
+    report = {"read": {k: v["read"] for k, v in per_source.items()}, "train": train_total.to_dict(),
+              "dev": dev_total.to_dict(), "labels": labels, "sources": per_source}
+    dev_docs = [doc for src in sources for doc in src.dev_docs]
+    if accelerator.is_main_process:
+        _log_and_save_report(config, report, train_total, dev_total, bool(dev_docs))
+    meta = ModelMeta(labels, d.scheme, config.model.head, d.pretokenize, d.max_length, d.stride)
+    allowed = torch.from_numpy(np.stack(matrices))
+    weights = torch.tensor([src.config.weight for src in sources], dtype=torch.float32)
+    return _Setup(tokenizer, model, meta, features, dev_docs, index.pad_id, report, dev_sets, allowed, weights)
+
+
 def _evaluate(model: TaggingModel, setup: _Setup, accelerator) -> dict:
-    from .evaluate import evaluate_documents
+    from .evaluate import evaluate_documents, evaluate_sources
     from .tagger import Tagger
 
     unwrapped = accelerator.unwrap_model(model)
     unwrapped.eval()
     tagger = Tagger(unwrapped, setup.tokenizer, setup.meta, device=accelerator.device, batch_size=32)
-    scores = evaluate_documents(tagger, setup.dev_docs)
+    if setup.dev_sets is not None:
+        scores = evaluate_sources(tagger, setup.dev_sets)
+    else:
+        scores = evaluate_documents(tagger, setup.dev_docs)
     unwrapped.train()
     return scores
 
@@ -382,11 +491,16 @@ def _fit(config: Config, accelerator, setup: _Setup, on_update) -> TrainResult:
                 entry = {"step": state.step, "epoch": state.epoch, "loss": round(loss, 5), "dev_f1": f1,
                          "dev_precision": scores["micro"]["precision"], "dev_recall": scores["micro"]["recall"],
                          "seconds": round(state.train_seconds, 1)}
+                by_source = ""
+                if "sources" in scores:  # data.sources: dev_f1 is the pooled figure over all dev blocks
+                    entry["dev_f1_by_source"] = {k: v["micro"]["f1"] for k, v in scores["sources"].items()}
+                    by_source = " [" + ", ".join(f"{k} {v:.4f}" for k, v in entry["dev_f1_by_source"].items()) + "]"
                 state.history.append(entry)
                 with (out / "train_log.jsonl").open("a", encoding="utf-8") as f:
                     f.write(json.dumps(entry) + "\n")
-                log.info("update %d epoch %d: loss %.4f dev P %.4f R %.4f F1 %.4f%s", state.step, state.epoch, loss,
-                         scores["micro"]["precision"], scores["micro"]["recall"], f1, " (best)" if improved else "")
+                log.info("update %d epoch %d: loss %.4f dev P %.4f R %.4f F1 %.4f%s%s", state.step, state.epoch, loss,
+                         scores["micro"]["precision"], scores["micro"]["recall"], f1, by_source,
+                         " (best)" if improved else "")
                 if improved:
                     save("model-best", metrics_now(scores))
                 stop = [bool(t.patience) and state.bad_evals >= t.patience]
@@ -413,7 +527,10 @@ def _fit(config: Config, accelerator, setup: _Setup, on_update) -> TrainResult:
         tick = time.perf_counter()
         for bi in range(state.batch_in_epoch, n_micro):
             is_update = (bi + 1) % t.grad_accum == 0 or bi + 1 == n_micro
-            batch = {k: v.to(accelerator.device) for k, v in collate([features[i] for i in mine[bi]], setup.pad_id).items()}
+            chosen = [features[i] for i in mine[bi]]
+            # Sources add allowed tag sets; single-file runs keep the two-argument call (benchmarks wrap it).
+            extra = () if setup.allowed is None else (setup.allowed, setup.weights)
+            batch = {k: v.to(accelerator.device) for k, v in collate(chosen, setup.pad_id, *extra).items()}
             sync = nullcontext() if is_update else accelerator.no_sync(model)
             with sync, accelerator.autocast():
                 loss = model(**batch)
