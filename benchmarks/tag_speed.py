@@ -16,6 +16,17 @@ torch (and Rust tokenizer) threads and the same batch size, from raw text to ent
   chunk, decodes every chunk on its own, and among entities of different chunks that overlap keeps
   the longer one (``aggregate_overlapping_entities``).
 
+- ``ours-onnx``, ``ours-onnx-int8``: the same Tagger with ``backend="onnx"`` / ``"onnx-int8"`` (the
+  encoder in an ONNX Runtime CPU session with ``--threads`` intra-op threads, everything else shared),
+  run when ``--export-dir`` (a folder written by ``nlp-judgments export --onnx`` from ``--model``) or
+  the model folder itself holds ``model.onnx`` / ``model.int8.onnx`` (an int8 model rejected at export
+  is not run). Their spans are compared with the pipeline's and with ``ours``; the int8 row shows the
+  dev F1 change that ``export_report.json`` recorded.
+
+Each row also gets the CPU's float32 GEMM rate and the FLOP/s its forward passes achieved (encoder
+FLOPs of the padded positions it computed / seconds inside the forward), as a fraction of that rate:
+see ``benchmarks/flops.py`` for the count.
+
 Each engine runs in its own subprocess, so peak RSS (``ru_maxrss``) is per engine and no engine inherits
 the other's warm allocator or thread pools; with ``--repeats 2`` or more the order alternates. Model
 loading and a warm-up call on the first ``--warmup`` documents are not timed. A forward hook on the
@@ -54,7 +65,8 @@ import time
 from itertools import islice
 from pathlib import Path
 
-ENGINES = ("ours", "pipeline")
+ENGINES = ("ours", "ours-onnx", "ours-onnx-int8", "pipeline")  # the ONNX rows only with ONNX files
+BACKEND_OF = {"ours": "torch", "ours-onnx": "onnx", "ours-onnx-int8": "onnx-int8"}
 DEFAULT_DATA = "../shared/data/judge_docs/judgments.jsonl"
 DEFAULT_THREADS = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
 
@@ -77,6 +89,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--warmup", type=int, default=4, help="documents tagged untimed before the clock starts")
     p.add_argument("--examples", type=int, default=8, help="differing spans shown")
     p.add_argument("--out", default="runs/bench/tag_speed.json", help="JSON with settings, figures and runs")
+    p.add_argument("--export-dir", help="folder written by `nlp-judgments export --onnx` from --model: adds the "
+                   "ours-onnx and ours-onnx-int8 rows (default: --model, if it holds ONNX files)")
     # Internal: the parent runs each engine as `tag_speed.py <same args> --engine E --result FILE [--profile]`.
     p.add_argument("--engine", choices=ENGINES, help=argparse.SUPPRESS)
     p.add_argument("--result", help=argparse.SUPPRESS)
@@ -86,6 +100,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         p.error("--repeats, --batch-size and --threads must be >= 1; --limit and --warmup >= 0")
     if not Path(args.data).is_file():
         p.error(f"--data {args.data}: no such file")
+    if args.export_dir and not (Path(args.export_dir) / "model.onnx").is_file():
+        p.error(f"--export-dir {args.export_dir}: no model.onnx; write it with `nlp-judgments export --onnx`")
     return args
 
 
@@ -116,6 +132,27 @@ def check_model(model_dir: str) -> tuple[object, list[str]]:
     return meta, warnings
 
 
+def onnx_engines(args: argparse.Namespace, meta) -> tuple[list[str], list[str], dict]:
+    """The ONNX rows that can run, notes on those that cannot, and the folder's export report."""
+    from nlp_judgments.artifacts import load_meta
+    from nlp_judgments.export import INT8_FILE, ONNX_FILE, read_report
+
+    folder = Path(args.export_dir or args.model)
+    if args.export_dir and load_meta(folder) != meta:
+        raise SystemExit(f"--export-dir {folder} holds a different model than --model {args.model} (nlp_judgments.json)")
+    report = read_report(folder)
+    decision = report.get("int8", {}).get("decision")
+    engines = ["ours-onnx"] if (folder / ONNX_FILE).is_file() else []
+    notes = []
+    if decision == "rejected":
+        notes.append(f"ours-onnx-int8 not run: the int8 model was rejected at export ({folder / 'export_report.json'})")
+    elif (folder / INT8_FILE).is_file():
+        engines.append("ours-onnx-int8")
+        if decision != "kept":
+            notes.append("note: the int8 model was not checked on a dev file at export (no F1 change known)")
+    return engines, notes, report
+
+
 def resolve_device(device: str | None) -> str:
     import torch
 
@@ -141,14 +178,17 @@ class ForwardMeter:
 
     def reset(self) -> None:
         self.seconds, self.calls, self.rows, self.positions, self.real_tokens = 0.0, 0, 0, 0, 0
+        self.shapes: list[tuple[int, int]] = []  # [rows, width] per call, for the FLOP count
 
     def _pre(self, _module, args, kwargs):
         ids = kwargs.get("input_ids", args[0] if args else None)
         mask = kwargs.get("attention_mask")
+        rows, width = int(ids.shape[0]), int(ids.shape[1])
         self.calls += 1
-        self.rows += int(ids.shape[0])
-        self.positions += int(ids.numel())
-        self.real_tokens += int(mask.sum()) if mask is not None else int(ids.numel())
+        self.rows += rows
+        self.positions += rows * width
+        self.real_tokens += int(mask.sum()) if mask is not None else rows * width
+        self.shapes.append((rows, width))
         self._sync()
         self._t0 = time.perf_counter()
 
@@ -158,11 +198,34 @@ class ForwardMeter:
 
     def figures(self) -> dict:
         return {"forward_seconds": self.seconds, "forward_calls": self.calls, "windows": self.rows,
-                "positions": self.positions, "real_tokens": self.real_tokens}
+                "positions": self.positions, "real_tokens": self.real_tokens, "batch_shapes": self.shapes}
 
     def remove(self) -> None:
         for h in self._handles:
             h.remove()
+
+
+class SessionMeter(ForwardMeter):
+    """The same figures for a Tagger's ONNX Runtime session, by wrapping the session's ``run``."""
+
+    def __init__(self, tagger):
+        self._sync = lambda: None
+        self._t0 = 0.0
+        self.reset()
+        self._tagger, session, meter = tagger, tagger.session, self
+
+        class Timed:
+            def run(self, names, feed):
+                meter._pre(None, (), feed)
+                out = session.run(names, feed)
+                meter._post(None, None, out)
+                return out
+
+        self._session = session
+        tagger.session = Timed()
+
+    def remove(self) -> None:
+        self._tagger.session = self._session
 
 
 def peak_rss_mb() -> float:
@@ -202,10 +265,15 @@ def time_call(call, texts: list[str], warmup: int, meter: ForwardMeter):
 def run_ours(args: argparse.Namespace, texts: list[str]) -> dict:
     from nlp_judgments.tagger import Tagger
 
-    device = resolve_device(args.device)
-    tagger = Tagger.load(args.model, device=device, batch_size=args.batch_size, num_threads=args.threads)
+    backend = BACKEND_OF[args.engine]
+    if backend == "torch":
+        tagger = Tagger.load(args.model, device=resolve_device(args.device), batch_size=args.batch_size,
+                             num_threads=args.threads)
+    else:  # the ONNX backends run on the CPU
+        tagger = Tagger.load(args.export_dir or args.model, batch_size=args.batch_size, num_threads=args.threads,
+                             backend=backend)
     rss_loaded = peak_rss_mb()
-    meter = ForwardMeter(tagger.model.encoder, str(tagger.device))
+    meter = ForwardMeter(tagger.model.encoder, str(tagger.device)) if tagger.session is None else SessionMeter(tagger)
 
     def call(batch: list[str]):
         tagger.timings.clear()  # so the timings are those of the timed call, not the warm-up
@@ -274,7 +342,7 @@ def engine_main(args: argparse.Namespace) -> dict:
 
     torch.set_num_threads(args.threads)
     texts = [text for _, text in read_docs(args.data, args.limit)]
-    result = run_ours(args, texts) if args.engine == "ours" else run_pipeline(args, texts)
+    result = run_ours(args, texts) if args.engine in BACKEND_OF else run_pipeline(args, texts)
     return {"engine": args.engine, "torch_threads": torch.get_num_threads(), **result}
 
 
@@ -330,10 +398,29 @@ def compare_spans(docs: list[tuple[str, str]], ours: list, theirs: list, overlap
     }
 
 
+def span_identity(spans: list, reference: list) -> dict:
+    """Documents whose ``(start, end, label)`` sets equal the reference's, and spans in one set but not the other."""
+    same = differing = 0
+    for a, b in zip(spans, reference):
+        a, b = set(map(tuple, a)), set(map(tuple, b))
+        same += a == b
+        differing += len(a ^ b)
+    return {"identical_docs": same, "differing_spans": differing}
+
+
+def format_identity(identity: dict, docs: int) -> str:
+    lines = ["span identity (documents identical / spans differing):"]
+    for engine, r in identity.items():
+        lines.append(f"  {engine:<15} vs pipeline {r['vs_pipeline']['identical_docs']}/{docs} docs, "
+                     f"{r['vs_pipeline']['differing_spans']} spans; vs ours (torch) "
+                     f"{r['vs_ours']['identical_docs']}/{docs} docs, {r['vs_ours']['differing_spans']} spans")
+    return "\n".join(lines)
+
+
 def summarise(runs: list[dict], chars: int) -> dict:
     """Per engine: median seconds over repeats, chars/s from it, the highest peak RSS, hook figures."""
     table = {}
-    for engine in ENGINES:
+    for engine in [e for e in ENGINES if any(r["engine"] == e for r in runs)]:
         mine = [r for r in runs if r["engine"] == engine]
         seconds = statistics.median(r["seconds"] for r in mine)
         table[engine] = {
@@ -352,13 +439,38 @@ def summarise(runs: list[dict], chars: int) -> dict:
     return table
 
 
+def add_flops(table: dict, runs: list[dict], config: dict, gemm: float | None) -> None:
+    """Per engine: encoder FLOPs of the padded positions its forward computed, FLOP/s over its median forward
+    seconds, and that rate as a fraction of the GEMM rate (``flops.py``)."""
+    flops = load_flops_module()
+    for engine, row in table.items():
+        mine = [r for r in runs if r["engine"] == engine]
+        row["forward_flops"] = flops.batch_flops(config, [tuple(s) for s in mine[0]["batch_shapes"]])
+        seconds = statistics.median(r["forward_seconds"] for r in mine)
+        row["forward_flop_per_second"] = row["forward_flops"] / seconds if seconds else None
+        row["of_gemm_rate"] = row["forward_flop_per_second"] / gemm if gemm and seconds else None
+
+
+def load_flops_module():
+    """``benchmarks/flops.py`` (beside this script, which tests load by path)."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("flops", Path(__file__).resolve().with_name("flops.py"))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
 def format_table(table: dict, docs: int, chars: int) -> str:
-    cols = ["engine", "docs", "chars", "seconds", "chars/s", "ratio", "peak RSS MB", "forward %", "windows", "pad waste"]
+    cols = ["engine", "docs", "chars", "seconds", "chars/s", "ratio", "peak RSS MB", "forward %", "windows", "pad waste",
+            "GFLOP/s", "of GEMM", "F1 change"]
     lines = [cols]
     for engine, r in table.items():
+        rate, share, delta = r.get("forward_flop_per_second"), r.get("of_gemm_rate"), r.get("f1_change_points")
         lines.append([engine, str(docs), f"{chars:,}", f"{r['seconds']:.2f}", f"{r['chars_per_second']:,.0f}",
                       f"{r['ratio_to_pipeline']:.2f}x", f"{r['peak_rss_mb']:,.0f}", f"{r['forward_share']:.0%}",
-                      str(r["windows"]), f"{r['padding_waste']:.1%}"])
+                      str(r["windows"]), f"{r['padding_waste']:.1%}", "" if rate is None else f"{rate / 1e9:.1f}",
+                      "" if share is None else f"{share:.0%}", "" if delta is None else f"{delta:+.2f} pt"])
     widths = [max(len(line[i]) for line in lines) for i in range(len(cols))]
     out = ["  ".join(c.ljust(w) if i == 0 else c.rjust(w) for i, (c, w) in enumerate(zip(line, widths))) for line in lines]
     out.insert(1, "-" * len(out[0]))
@@ -415,6 +527,8 @@ def main(argv: list[str] | None = None) -> int:
         return 0
 
     meta, warnings = check_model(args.model)
+    extra, onnx_notes, export_report = onnx_engines(args, meta)
+    engines = ["ours", *extra, "pipeline"]
     docs = read_docs(args.data, args.limit)
     chars = sum(len(text) for _, text in docs)
     device = resolve_device(args.device)
@@ -422,21 +536,30 @@ def main(argv: list[str] | None = None) -> int:
     runs = []
     with tempfile.TemporaryDirectory(prefix="tag_speed.") as tmp:
         for rep in range(args.repeats):
-            for engine in (ENGINES if rep % 2 == 0 else ENGINES[::-1]):
+            for engine in (engines if rep % 2 == 0 else engines[::-1]):
                 work_dir = Path(tmp) / f"{rep}-{engine}"
                 work_dir.mkdir()
                 print(f"[{rep + 1}/{args.repeats}] {engine} ...", file=sys.stderr, flush=True)
                 profile = rep == 0 and engine == "ours"
                 runs.append(run_engine(engine, argv, work_dir, args.threads, profile) | {"repeat": rep})
 
-    first = {e: next(r for r in runs if r["engine"] == e) for e in ENGINES}
+    first = {e: next(r for r in runs if r["engine"] == e) for e in engines}
     spans = compare_spans(docs, first["ours"]["spans"], first["pipeline"]["spans"], first["ours"]["overlap_chars"],
                           args.examples)
     spans["windows_identical_docs"] = first["pipeline"]["windows_identical_docs"]
+    identity = {e: {"vs_pipeline": span_identity(first[e]["spans"], first["pipeline"]["spans"]),
+                    "vs_ours": span_identity(first[e]["spans"], first["ours"]["spans"])} for e in engines[:-1]}
     table = summarise(runs, chars)
+    gemm = load_flops_module().gemm_rate(args.threads) if device == "cpu" else None
+    gemm_ort = load_flops_module().gemm_rate(args.threads, "onnxruntime") if gemm and extra else None
+    add_flops(table, runs, load_flops_module().encoder_config(args.model), gemm)
+    for engine in extra:
+        table[engine]["f1_change_points"] = export_report.get("dev", {}).get("delta_points", {}).get(BACKEND_OF[engine])
     phases = first["ours"]["phases"]
-    notes = list(warnings)
-    for engine in ENGINES:
+    notes = list(warnings) + onnx_notes
+    if extra and device != "cpu":
+        notes.append(f"note: the ONNX rows ran on the CPU, ours on {device}")
+    for engine in engines:
         if len({json.dumps(r["spans"]) for r in runs if r["engine"] == engine}) > 1:
             notes.append(f"WARNING: {engine} produced different spans in different repeats")
     if first["pipeline"]["windows_identical_docs"] != len(docs) and meta.pretokenize == "none":
@@ -455,6 +578,8 @@ def main(argv: list[str] | None = None) -> int:
                     f"tokenizer.model_max_length={meta.max_length}, called with batch_size={args.batch_size}",
         "data": str(args.data), "docs": len(docs), "chars": chars, "device": device, "threads": args.threads,
         "repeats": args.repeats, "warmup_docs": args.warmup, "comparable": not warnings,
+        "onnx": {"engines": extra, "folder": str(args.export_dir or args.model), "export_report": export_report}
+        if extra else None,
         "args": {k: v for k, v in vars(args).items() if k not in ("engine", "result", "profile")},
     }
     print(f"model {args.model} (head {meta.head}, scheme {meta.scheme}, pretokenize {meta.pretokenize}); "
@@ -462,8 +587,16 @@ def main(argv: list[str] | None = None) -> int:
           f"device {device}; threads {args.threads}; {args.repeats} repeat(s), warm-up {args.warmup} docs; "
           f"load average at start {load_start[0]:.2f}")
     print(format_table(table, len(docs), chars))
+    if gemm:
+        print(f"GFLOP/s: encoder FLOPs of all padded positions computed / seconds inside the forward; of GEMM: that "
+              f"over torch's float32 2048^3 matmul rate on {args.threads} thread(s), {gemm / 1e9:.1f} GFLOP/s "
+              "(benchmarks/flops.py)" + (f"; onnxruntime's rate for the same matmul: {gemm_ort / 1e9:.1f} GFLOP/s; "
+                                         "F1 change: dev micro-F1 points against torch, from export_report.json"
+                                         if extra else ""))
     print(f"ours, time by phase (Tagger.timings of the timed call):\n{format_breakdown(phases)}")
     print(format_spans(spans, not warnings))
+    if extra:
+        print(format_identity(identity, len(docs)))
     for note in notes:
         print(note)
 
@@ -472,9 +605,12 @@ def main(argv: list[str] | None = None) -> int:
     for r in runs:  # spans as a digest: they are offsets into the data, compared above
         r["spans_sha1"] = hashlib.sha1(json.dumps(r.pop("spans")).encode()).hexdigest()[:12]
         r.pop("overlap_chars", None)
-    env = environment(args, device) | {"loadavg_at_start": load_start, "loadavg_at_end": os.getloadavg()}
+        r.pop("batch_shapes", None)
+    env = environment(args, device) | {"loadavg_at_start": load_start, "loadavg_at_end": os.getloadavg(),
+                                       "gemm_flop_per_second": gemm, "gemm_flop_per_second_onnxruntime": gemm_ort}
     out.write_text(json.dumps({"settings": settings, "environment": env, "table": table, "breakdown": phases,
-                               "spans": spans, "notes": notes, "runs": runs}, indent=2, ensure_ascii=False))
+                               "spans": spans, "span_identity": identity, "notes": notes, "runs": runs},
+                              indent=2, ensure_ascii=False))
     print(f"wrote {out}")
     return 0
 

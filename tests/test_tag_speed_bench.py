@@ -82,3 +82,27 @@ def test_crf_models_are_refused(bench, tmp_path):
     (tmp_path / "nlp_judgments.json").write_text(json.dumps({"labels": ["PERSON"], "head": "crf"}))
     with pytest.raises(SystemExit, match="crf head"):
         bench.check_model(str(tmp_path))
+
+
+def test_onnx_rows_tag_like_ours(bench, tiny_model, sample_docs, tmp_path, capsys):
+    pytest.importorskip("onnxruntime")
+    from nlp_judgments.export import export_onnx
+
+    export_onnx(tiny_model, tmp_path / "exported", int8=True)  # no dev file: int8 unverified, still run
+    data = tmp_path / "docs.jsonl"
+    data.write_text("".join(json.dumps({"id": d.id, "text": d.text}, ensure_ascii=False) + "\n" for d in sample_docs),
+                    encoding="utf-8")
+    out = tmp_path / "tag_speed.json"
+    argv = ["--model", str(tiny_model), "--export-dir", str(tmp_path / "exported"), "--data", str(data),
+            "--repeats", "1", "--warmup", "1", "--threads", "1", "--device", "cpu", "--out", str(out)]
+    assert bench.main(argv) == 0
+    printed = capsys.readouterr().out
+    assert "ours-onnx-int8" in printed and "GFLOP/s" in printed
+
+    result = json.loads(out.read_text(encoding="utf-8"))
+    assert list(result["table"]) == ["ours", "ours-onnx", "ours-onnx-int8", "pipeline"]
+    assert result["span_identity"]["ours-onnx"]["vs_ours"] == {"identical_docs": 5, "differing_spans": 0}
+    for row in result["table"].values():
+        assert row["forward_flops"] > 0 and 0 < row["of_gemm_rate"]
+    assert result["table"]["ours-onnx"]["windows"] == result["table"]["ours"]["windows"]
+    assert any("not checked on a dev file" in n for n in result["notes"])

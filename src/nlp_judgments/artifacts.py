@@ -5,7 +5,9 @@ A saved folder is a regular ``save_pretrained`` folder that ``AutoModelForTokenC
 
 - ``nlp_judgments.json``: labels, tag scheme, head, pre-tokenization, window size and stride;
 - ``crf.safetensors``: CRF transition scores (CRF head only; a plain HF load then decodes by argmax);
-- ``config.yaml``: the resolved training config; ``metrics.json``: dev scores and training figures.
+- ``config.yaml``: the resolved training config; ``metrics.json``: dev scores and training figures;
+- after ``nlp-judgments export --onnx`` (``export.py``): ``model.onnx``, maybe ``model.int8.onnx``, and
+  ``export_report.json``; loaders other than the ONNX backends ignore them.
 """
 
 from __future__ import annotations
@@ -80,14 +82,20 @@ def load_meta(folder: str | Path) -> ModelMeta:
     return ModelMeta(**data)
 
 
-def load_model(folder: str | Path, device: str | torch.device = "cpu") -> tuple[TaggingModel, Any, ModelMeta]:
-    """Load ``(model, tokenizer, meta)`` from a folder written by :func:`save_model`, in eval mode."""
+def load_model(
+    folder: str | Path, device: str | torch.device = "cpu", with_encoder: bool = True
+) -> tuple[TaggingModel, Any, ModelMeta]:
+    """Load ``(model, tokenizer, meta)`` from a folder written by :func:`save_model`, in eval mode.
+
+    ``with_encoder=False`` skips the encoder weights (``model.encoder`` is None): for callers that compute
+    emissions elsewhere (an ONNX session) and need only the tokenizer, metadata and CRF.
+    """
     from safetensors.torch import load_file
     from transformers import AutoModelForTokenClassification, AutoTokenizer
 
     folder = Path(folder)
     meta = load_meta(folder)
-    encoder = AutoModelForTokenClassification.from_pretrained(str(folder), use_safetensors=True)
+    encoder = AutoModelForTokenClassification.from_pretrained(str(folder), use_safetensors=True) if with_encoder else None
     tokenizer = AutoTokenizer.from_pretrained(str(folder))
     model = TaggingModel(encoder, meta.tags, meta.scheme, meta.head)
     if model.crf is not None:

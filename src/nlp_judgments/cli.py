@@ -17,6 +17,9 @@ from .encoders.e5 import EncoderBuildError
 from .spans import DataError
 
 FORMATS = ["auto", "spans", "cail2021", "cail2022", "conll", "labelstudio"]
+BACKENDS = ["auto", "torch", "onnx", "onnx-int8"]  # as tagger.BACKENDS (importing it loads torch)
+BACKEND_HELP = ("auto/torch: the torch model; onnx, onnx-int8: the ONNX files of a folder written by `export --onnx`, "
+                "on the CPU with --threads ONNX Runtime threads")
 
 
 def _cmd_train(args: argparse.Namespace, overrides: list[str]) -> int:
@@ -86,10 +89,14 @@ def _cmd_tag(args: argparse.Namespace) -> int:
     model = Path(args.model)
     if not (model / "nlp_judgments.json").is_file():
         raise FileNotFoundError(f"{model}: not a model folder (no nlp_judgments.json); give model-best/ of a training run")
+    if args.backend.startswith("onnx"):
+        from .export import onnx_file
+
+        onnx_file(model, int8=args.backend == "onnx-int8")  # fail before any input is read
 
     def make_tagger() -> Tagger:
         return Tagger.load(model, device=args.device, batch_size=args.batch_size, num_threads=args.threads or None,
-                           merge=args.merge)
+                           merge=args.merge, backend=args.backend)
 
     output = None if args.output in (None, "-") else Path(args.output)
     stats = tag_corpus(make_tagger, args.inputs or ["-"], output, opts, shard)
@@ -140,7 +147,8 @@ def _cmd_serve(args: argparse.Namespace) -> int:
     settings = ServerSettings(batch_size=args.batch_size, max_batch_wait_ms=args.max_batch_wait_ms,
                               max_body_bytes=args.max_body_bytes, max_chars=args.max_chars,
                               max_texts=args.max_texts, timeout_s=args.timeout)
-    serve(args.model, args.host, args.port, settings, threads=args.threads or None, device=args.device)
+    serve(args.model, args.host, args.port, settings, threads=args.threads or None, device=args.device,
+          backend=args.backend)
     return 0
 
 
@@ -150,6 +158,16 @@ def _cmd_trim_vocab(args: argparse.Namespace) -> int:
     report = trim_vocabulary(args.src, args.output, read_corpus_texts(args.corpus), pretokenize=args.pretokenize,
                              fallback=args.keep_chars, verify_docs=args.verify_docs)
     print(format_report(report))
+    return 0
+
+
+def _cmd_export(args: argparse.Namespace) -> int:
+    from .export import export_onnx, format_report
+
+    report = export_onnx(args.model, args.output, int8=args.int8, dev=args.dev, dev_format=args.dev_format,
+                         opset=args.opset)
+    print(format_report(report))
+    print(f"wrote {Path(args.output) / 'export_report.json'}")
     return 0
 
 
@@ -203,6 +221,7 @@ def build_parser() -> argparse.ArgumentParser:
                                     "each process its own GPU)")
     p.add_argument("--merge", default="central", choices=["central", "first", "mean"],
                    help="how overlapping windows are stitched (default: each token from its most central window)")
+    p.add_argument("--backend", default="auto", choices=BACKENDS, help=BACKEND_HELP)
     p.add_argument("--shard", help="RANK/WORLD: tag only this shard (set by accelerate launch otherwise)")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
 
@@ -241,6 +260,19 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--timeout", type=float, default=30.0, help="seconds per request before 504 (default: %(default)s)")
     p.add_argument("--threads", type=int, default=0, help="torch threads (0: torch's default)")
     p.add_argument("--device", help="cpu, cuda, cuda:1... (default: cuda if available)")
+    p.add_argument("--backend", default="auto", choices=BACKENDS, help=BACKEND_HELP)
+
+    p = sub.add_parser("export", help="copy a model folder and add an ONNX model (and an int8 one, if it keeps F1)",
+                       description="Copy MODEL_DIR to OUT_DIR and add model.onnx (checked against torch), with --int8 "
+                                   "model.int8.onnx, kept only if its dev micro-F1 is at most 0.5 points below torch's "
+                                   "(needs --dev), and export_report.json. Tag with `tag --backend onnx|onnx-int8`.")
+    p.add_argument("--onnx", action="store_true", required=True, help="export to ONNX (the only format)")
+    p.add_argument("--int8", action="store_true", help="also write a dynamically quantised int8 model")
+    p.add_argument("--dev", help="labelled file on which the int8 model must keep its F1 (without it: unverified)")
+    p.add_argument("--dev-format", default="auto", choices=FORMATS)
+    p.add_argument("--opset", type=int, default=17, help="ONNX opset (default: %(default)s)")
+    p.add_argument("model", metavar="MODEL_DIR", help="a model folder (model-best/ or model-last/)")
+    p.add_argument("output", metavar="OUT_DIR", help="the folder to write (may be MODEL_DIR itself)")
 
     p = sub.add_parser("trim-vocab", help="keep only the word pieces a corpus needs: a smaller encoder, same outputs",
                        description="Copy an encoder or model folder with a tokenizer and word embedding cut down to "
@@ -284,7 +316,8 @@ def main(argv: list[str] | None = None) -> int:
             return _cmd_train(args, extra)
         handler = {"evaluate": _cmd_evaluate, "convert": _cmd_convert, "prelabel": _cmd_prelabel,
                    "tag": _cmd_tag, "encoder": _cmd_encoder, "demo": _cmd_demo, "review": _cmd_review,
-                   "curves": _cmd_curves, "serve": _cmd_serve, "trim-vocab": _cmd_trim_vocab}[args.command]
+                   "curves": _cmd_curves, "serve": _cmd_serve, "trim-vocab": _cmd_trim_vocab,
+                   "export": _cmd_export}[args.command]
         return handler(args)
     except (ConfigError, DataError, FileNotFoundError, EncoderBuildError) as e:
         print(f"error: {e}", file=sys.stderr)

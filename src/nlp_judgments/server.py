@@ -390,10 +390,11 @@ def serve(
     threads: int | None = None,
     device: str | None = None,
     log_level: str = "info",
+    backend: str = "auto",
 ) -> None:
     """Load the model folder and serve it until interrupted (Ctrl-C finishes the requests under way)."""
     import uvicorn
 
     settings = settings or ServerSettings()
-    tagger = Tagger.load(model_dir, device=device, batch_size=settings.batch_size, num_threads=threads)
+    tagger = Tagger.load(model_dir, device=device, batch_size=settings.batch_size, num_threads=threads, backend=backend)
     uvicorn.run(create_app(tagger, settings, model_dir), host=host, port=port, log_level=log_level)

@@ -7,7 +7,12 @@ windows of all texts are sorted by length and batched (little padding), run unde
 from the window where it sits most centrally) before decoding, so a CRF decodes each document as one
 chain.
 
-Not here: structured records, corpus files, serving.
+Backends: ``backend="torch"`` (also ``"auto"``, the default) runs the encoder in torch; ``"onnx"`` and
+``"onnx-int8"`` run ``model.onnx`` / ``model.int8.onnx`` of an exported folder (``export.py``) in an
+ONNX Runtime session on the CPU. Only the emissions differ: windows, batches, merging and decoding
+(a CRF still decodes in torch, from ``crf.safetensors``) are shared.
+
+Not here: structured records, corpus files, serving, ONNX export.
 """
 
 from __future__ import annotations
@@ -40,6 +45,9 @@ class Entity:
         return {"start": self.start, "end": self.end, "label": self.label, "text": self.text, "score": round(self.score, 4)}
 
 
+BACKENDS = ("auto", "torch", "onnx", "onnx-int8")  # "auto" is torch
+
+
 class Tagger:
     def __init__(
         self,
@@ -49,10 +57,13 @@ class Tagger:
         device: str | torch.device = "cpu",
         batch_size: int = 16,
         merge: str = "central",
+        session=None,
     ):
         if merge not in MERGE_POLICIES:
             raise ValueError(f"unknown merge policy {merge!r}; choose from {', '.join(MERGE_POLICIES)}")
         self.model = model.eval()
+        # An onnxruntime.InferenceSession that computes the emissions instead of model.encoder (then unused).
+        self.session = session
         self.merge = merge  # how windows that share tokens are stitched (encoding.merge_windows)
         # Seconds per phase (tokenize, batch, forward, merge, decode) and window/position counts, summed
         # over calls; clear it to measure one call. Costs a clock read per batch.
@@ -73,13 +84,26 @@ class Tagger:
         batch_size: int = 16,
         num_threads: int | None = None,
         merge: str = "central",
+        backend: str = "auto",
     ) -> "Tagger":
+        """``backend``: "auto" or "torch"; "onnx" or "onnx-int8" for a folder written by
+        ``nlp-judgments export --onnx`` (CPU only; ``num_threads`` also sets ONNX Runtime's intra-op threads)."""
+        if backend not in BACKENDS:
+            raise ValueError(f"unknown backend {backend!r}; choose from {', '.join(BACKENDS)}")
         if num_threads:
             torch.set_num_threads(num_threads)
-        if device is None:  # under `accelerate launch` / torchrun, one GPU per local process
-            device = f"cuda:{os.environ.get('LOCAL_RANK', 0)}" if torch.cuda.is_available() else "cpu"
-        model, tokenizer, meta = load_model(model_dir, device)
-        return cls(model, tokenizer, meta, device, batch_size, merge)
+        if backend in ("auto", "torch"):
+            if device is None:  # under `accelerate launch` / torchrun, one GPU per local process
+                device = f"cuda:{os.environ.get('LOCAL_RANK', 0)}" if torch.cuda.is_available() else "cpu"
+            model, tokenizer, meta = load_model(model_dir, device)
+            return cls(model, tokenizer, meta, device, batch_size, merge)
+        from .export import onnx_file, open_session
+
+        if device not in (None, "cpu"):
+            raise ValueError(f"backend {backend} runs on the CPU only, not {device}; use --backend torch for a GPU")
+        path = onnx_file(model_dir, int8=backend == "onnx-int8")  # checked before anything slow is loaded
+        model, tokenizer, meta = load_model(model_dir, "cpu", with_encoder=False)
+        return cls(model, tokenizer, meta, "cpu", batch_size, merge, session=open_session(path, num_threads))
 
     def tag(self, texts: Sequence[str]) -> list[list[Entity]]:
         """Entities per text, sorted by start offset."""
@@ -99,24 +123,22 @@ class Tagger:
         windows = [(d, s, min(s + self.content_length, len(tokenized[d]))) for d, starts in enumerate(starts_of) for s in starts]
         scores: dict[tuple[int, int], np.ndarray] = {}
         order = sorted(range(len(windows)), key=lambda i: windows[i][2] - windows[i][1])
-        with torch.inference_mode():
-            for b in range(0, len(order), self.batch_size):
-                batch = [windows[i] for i in order[b : b + self.batch_size]]
-                width = max(e - s for _, s, e in batch) + 2
-                ids = torch.full((len(batch), width), self.index.pad_id, dtype=torch.long)
-                mask = torch.zeros((len(batch), width), dtype=torch.long)
-                for row, (d, s, e) in enumerate(batch):
-                    piece = [self.index.cls_id] + tokenized[d].ids[s:e] + [self.index.sep_id]
-                    ids[row, : len(piece)] = torch.tensor(piece)
-                    mask[row, : len(piece)] = 1
-                self.timings["padded_positions"] += ids.numel()
-                self.timings["real_positions"] += int(mask.sum())
-                lap("batch")
-                logits = self.model.emissions(ids.to(self.device), mask.to(self.device)).float()
-                logp = torch.log_softmax(logits, -1).cpu().numpy()  # .cpu() waits for the device
-                lap("forward")
-                for row, (d, s, e) in enumerate(batch):
-                    scores[(d, s)] = logp[row, 1 : 1 + e - s]
+        for b in range(0, len(order), self.batch_size):
+            batch = [windows[i] for i in order[b : b + self.batch_size]]
+            width = max(e - s for _, s, e in batch) + 2
+            ids = np.full((len(batch), width), self.index.pad_id, dtype=np.int64)
+            mask = np.zeros((len(batch), width), dtype=np.int64)
+            for row, (d, s, e) in enumerate(batch):
+                piece = [self.index.cls_id] + tokenized[d].ids[s:e] + [self.index.sep_id]
+                ids[row, : len(piece)] = piece
+                mask[row, : len(piece)] = 1
+            self.timings["padded_positions"] += ids.size
+            self.timings["real_positions"] += int(mask.sum())
+            lap("batch")
+            logp = self._forward(ids, mask)
+            lap("forward")
+            for row, (d, s, e) in enumerate(batch):
+                scores[(d, s)] = logp[row, 1 : 1 + e - s]
         self.timings["windows"] += len(windows)
         lives, live_offsets = [], []
         for d, toks in enumerate(tokenized):
@@ -133,6 +155,15 @@ class Tagger:
         out = [self._spans(live, offsets, ids) for live, offsets, ids in zip(lives, live_offsets, paths)]
         lap("decode")
         return out
+
+    def _forward(self, ids: np.ndarray, mask: np.ndarray) -> np.ndarray:
+        """Log-probabilities of the tags ``[B, L, T]`` (float32) for int64 ``ids`` and ``mask`` ``[B, L]``."""
+        if self.session is not None:
+            logits = torch.from_numpy(self.session.run(None, {"input_ids": ids, "attention_mask": mask})[0])
+            return torch.log_softmax(logits.float(), -1).numpy()
+        with torch.inference_mode():
+            logits = self.model.emissions(torch.from_numpy(ids).to(self.device), torch.from_numpy(mask).to(self.device))
+            return torch.log_softmax(logits.float(), -1).cpu().numpy()  # .cpu() waits for the device
 
     def _stopwatch(self):
         """``lap(phase)`` adds the seconds since the previous lap to ``self.timings[phase]``."""
