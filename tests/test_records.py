@@ -168,6 +168,8 @@ def test_several_crimes_executed_term_is_the_sentence():
     ("被告人赵某，绰号“阿某”，女，1980年1月2日出生。", "女", "1980-01-02"),
     ("被告人赵某。因本案于2021年1月5日被取保候审。", None, None),  # a header without gender or birth
     ("被告人赵某，个体。", None, None),
+    ("被告人赵某，男，出生于1966年11月12日，汉族。", "男", "1966-11-12"),
+    ("被告人赵某（绰号兔子），男，1975年10月4日生，汉族。", "男", "1975-10-04"),
 ])
 def test_party_headers_in_their_variants(header, gender, birth):
     text = "某某县人民法院\n刑事判决书\n" + header + "\n判决如下：\n被告人赵某犯盗窃罪，判处拘役三个月。" + TAIL
@@ -176,6 +178,18 @@ def test_party_headers_in_their_variants(header, gender, birth):
     (d,) = rec["defendants"]
     assert (d["name"]["value"], d["gender"]["value"], d["birth_date"]["value"]) == ("赵某", gender, birth)
     assert not any("no party header" in w for w in rec["warnings"])
+
+
+@pytest.mark.parametrize("closing, expected", [
+    ("审判员李某\n二O一八年五月二十八日\n书记员王某", "2018-05-28"),  # a Latin O for 〇
+    ("审判员李某\n二〇一七年十一月九无\n书记员王某", None),  # a typo: no date, not the term's end
+])
+def test_judgment_date_is_never_a_bound_of_the_term(closing, expected):
+    text = ("某某县人民法院\n刑事判决书\n被告人赵某，男。\n判决如下：\n被告人赵某犯盗窃罪，判处有期徒刑八个月"
+            "（即自2017年3月16日起至2017年11月15日止）。\n" + closing)
+    rec = record_from_rules(text)
+    _check_record(text, rec)
+    assert (rec["judgment_date"] or {}).get("value") == expected
 
 
 def test_revoked_probation_is_flagged():

@@ -51,8 +51,10 @@ def _institution_start(text: str, pos: int) -> int | None:
             break
         i = start - len(suffix)
         j = i
-        # The name part: CJK, not an admin suffix char, not a stop char, at most 6 chars.
-        while j > 0 and i - j < 6 and re.match(f"[{_CJK}]", text[j - 1]) and text[j - 1] not in _SUFFIX_CHARS \
+        # The name part: CJK, not an admin suffix char, not a stop char, at most 6 chars (12 for the
+        # zones that carry long names: 郑州航空港经济综合实验区, 苏州工业园区).
+        longest = 12 if len(suffix) > 1 and suffix.endswith("区") else 6
+        while j > 0 and i - j < longest and re.match(f"[{_CJK}]", text[j - 1]) and text[j - 1] not in _SUFFIX_CHARS \
                 and text[j - 1] not in _STOP_CHARS:
             j -= 1
         if i - j < 1 or (i - j == 1 and units == 0 and suffix in ("区", "市")):
@@ -150,7 +152,7 @@ _AMOUNT_RE = re.compile(
     r"|[¥￥][0-9][0-9.,]*"
 )
 
-_D = "0-9０-９〇○零Ｏ一二三四五六七八九十"
+_D = "0-9０-９〇○零ＯOΟ一二三四五六七八九十"  # Latin O and Greek Ο stand in for 〇 in some judgments
 _POD = r"(?:凌晨|清晨|早晨|早上|上午|中午|午后|下午|傍晚|晚上|晚间|夜间|深夜|上半夜|下半夜|半夜|晚|夜)"
 _CLOCK = rf"(?:[{_D}]{{1,3}}(?:时|点)(?:[{_D}]{{1,3}}分|半)?)"
 _POINT = (

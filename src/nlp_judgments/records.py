@@ -175,13 +175,21 @@ def _dates(text: str, ents: list[_Ent], warnings: list[str]) -> list[dict]:
 
 
 def _judgment_date(text: str, dates: list[dict], verdict_start: int | None, warnings: list[str]) -> dict | None:
-    day = [d for d in dates if d["value"] and d["precision"] == "day" and d["end"] is None]
+    """The last full date after the verdict, preferring one in Chinese numerals (二〇一七年六月二十八日,
+    how judgments are dated) and never a bound of the term (即自2017年3月16日起至2018年6月25日止)."""
+    def term_bound(d: dict) -> bool:
+        s, e = d["evidence"][0]["start"], d["evidence"][0]["end"]
+        return text[e : e + 1] in ("起", "止") or text[max(0, s - 1) : s] in ("自", "至")
+
+    day = [d for d in dates if d["value"] and d["precision"] == "day" and d["end"] is None and not term_bound(d)]
+    if verdict_start is not None:
+        after = [d for d in day if d["evidence"][0]["start"] >= verdict_start]
+        chinese = [d for d in after if re.match("[〇○零一二三四五六七八九]", d["evidence"][0]["text"])]
+        day = chinese or after
     if not day:
-        warnings.append("no judgment date found")
+        warnings.append("no judgment date found" + (" after the verdict" if verdict_start is not None else ""))
         return None
     last = day[-1]
-    if verdict_start is not None and last["evidence"][0]["start"] < verdict_start:
-        warnings.append("judgment date taken from before the verdict: no date in the closing part")
     return {"value": last["value"], "evidence": last["evidence"]}
 
 
@@ -244,19 +252,22 @@ def _header_defendants(text: str, ents: list[_Ent], verdict_start: int | None) -
         if m:
             g_start = x.end + m.start(1)
             gender = _field(text, m.group(1), [(g_start, g_start + 1)])
+        # A birth date: 1994年7月3日出生 / 1994年7月3日生 / 出生于1994年7月3日.
         birth = None
         for d in dates:
-            if x.end <= d.start < stop and text.startswith("出生", d.end):
+            if x.end <= d.start < stop and (text.startswith(("出生", "生，", "生,", "生。"), d.end)
+                                             or text.endswith(("出生于", "生于"), 0, d.start)):
                 parsed = parse_date(d.surface)
                 birth = _field(text, parsed.value if parsed else None, [d.key])
                 break
         if birth is None:
-            bm = re.search(r"([0-9〇○零一二三四五六七八九十]{4}年[0-9〇○零一二三四五六七八九十]{1,2}月[0-9〇○零一二三四五六七八九十]{1,3}日)出生",
-                           text[x.end:stop])
+            day = "[0-9〇○零一二三四五六七八九十]{4}年[0-9〇○零一二三四五六七八九十]{1,2}月[0-9〇○零一二三四五六七八九十]{1,3}日"
+            bm = re.search(f"({day})(?:出生|生[，,。])|(?:出生于|生于)({day})", text[x.end:stop])
             if bm:
-                parsed = parse_date(bm.group(1))
-                s = x.end + bm.start(1)
-                birth = _field(text, parsed.value if parsed else None, [(s, s + len(bm.group(1)))])
+                g = 1 if bm.group(1) else 2
+                parsed = parse_date(bm.group(g))
+                s = x.end + bm.start(g)
+                birth = _field(text, parsed.value if parsed else None, [(s, s + len(bm.group(g)))])
         seen[x.surface] = {
             "name": _field(text, x.surface, [x.key]),
             "gender": gender,
