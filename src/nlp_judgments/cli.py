@@ -62,6 +62,14 @@ def _cmd_convert(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_to_labelstudio(args: argparse.Namespace) -> int:
+    from .formats import predictions_from_tagged
+
+    stats = predictions_from_tagged(args.input, args.output, model_version=args.model_version, config=args.config)
+    print(json.dumps(stats, ensure_ascii=False))
+    return 0
+
+
 def _cmd_prelabel(args: argparse.Namespace) -> int:
     from .prelabel import prelabel_files
 
@@ -197,6 +205,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--to", dest="output_format", default="spans", choices=["spans", "cail2021", "conll", "labelstudio"])
     p.add_argument("--label-map", help="preset name from formats.LABEL_MAPS, or 'none'")
 
+    p = sub.add_parser("to-labelstudio", help="tagged output as Label Studio tasks with pre-annotations",
+                       description="Turn `tag --include-text` output into Label Studio tasks whose predictions "
+                                   "(with scores) an annotator corrects; read the corrected export back with "
+                                   "`convert EXPORT.json train.jsonl --from labelstudio`.")
+    p.add_argument("input", help="output JSONL of `tag --include-text`")
+    p.add_argument("-o", "--output", required=True, help="tasks JSON to import into Label Studio")
+    p.add_argument("--model-version", help="shown by Label Studio beside the predictions")
+    p.add_argument("--config", help="also write the labelling config XML here")
+
     p = sub.add_parser("prelabel", help="rule-based silver spans for raw judgments")
     p.add_argument("inputs", nargs="+", help="JSONL with id and text, or folders of .txt")
     p.add_argument("-o", "--output", required=True)
@@ -314,10 +331,10 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.command == "train":
             return _cmd_train(args, extra)
-        handler = {"evaluate": _cmd_evaluate, "convert": _cmd_convert, "prelabel": _cmd_prelabel,
-                   "tag": _cmd_tag, "encoder": _cmd_encoder, "demo": _cmd_demo, "review": _cmd_review,
-                   "curves": _cmd_curves, "serve": _cmd_serve, "trim-vocab": _cmd_trim_vocab,
-                   "export": _cmd_export}[args.command]
+        handler = {"evaluate": _cmd_evaluate, "convert": _cmd_convert, "prelabel": _cmd_prelabel, "tag": _cmd_tag,
+                   "to-labelstudio": _cmd_to_labelstudio, "encoder": _cmd_encoder, "demo": _cmd_demo,
+                   "review": _cmd_review, "curves": _cmd_curves, "serve": _cmd_serve,
+                   "trim-vocab": _cmd_trim_vocab, "export": _cmd_export}[args.command]
         return handler(args)
     except (ConfigError, DataError, FileNotFoundError, EncoderBuildError) as e:
         print(f"error: {e}", file=sys.stderr)

@@ -45,7 +45,7 @@ from ..spans import DataError, Document, write_spans_jsonl
 from .cail import read_cail2021, read_cail2022, read_spans, write_cail2021
 from .conll import SPACE_TOKEN, read_conll, write_conll
 from .label_maps import CAIL2021_LABELS, LABEL_MAPS, LabelMap
-from .labelstudio import labelstudio_config, read_labelstudio, write_labelstudio
+from .labelstudio import labelstudio_config, predictions_from_tagged, read_labelstudio, write_labelstudio
 from .reading import Assembler, ReadStats, count_overlapping, first_char, iter_json_records
 
 __all__ = [
@@ -60,6 +60,7 @@ __all__ = [
     "count_overlapping",
     "detect_format",
     "labelstudio_config",
+    "predictions_from_tagged",
     "read_documents",
     "write_cail2021",
     "write_conll",

@@ -15,6 +15,10 @@ Export writes our spans as ``predictions`` (pre-annotations, with ``model_versio
 ``score`` if given) or ``annotations``, from_name ``label``, to_name ``text``, type ``labels``,
 and keeps the document id in ``data.doc_id`` so an export reads back to the same documents.
 
+``predictions_from_tagged`` turns the output of ``nlp-judgments tag --include-text`` into such
+pre-annotation tasks, with each entity's score; corrected tasks come back through the importer above
+(``nlp-judgments convert export.json train.jsonl --from labelstudio``) as training data.
+
 Left out: talking to a Label Studio server, and result types other than ``labels``.
 """
 
@@ -28,7 +32,8 @@ from pathlib import Path
 from typing import Any, Iterable, Iterator, Mapping, Sequence
 from xml.sax.saxutils import quoteattr
 
-from ..spans import DataError, Document
+from ..schema import LABELS
+from ..spans import DataError, Document, Span, check_span
 from .reading import Assembler, Mention, ReadStats, iter_json_records, require, require_object
 
 
@@ -181,6 +186,41 @@ def _labelstudio_task(doc: Document, kind: str, model_version: str | None, score
         if scores:
             entry["score"] = float(min(scores))
     return {"data": {"text": doc.text, "doc_id": doc.id}, kind: [entry]}
+
+
+def predictions_from_tagged(tagged: str | Path, tasks: str | Path, model_version: str | None = None,
+                            config: str | Path | None = None) -> dict:
+    """Write the tagged lines of ``tagged`` (``nlp-judgments tag --include-text`` output) as Label
+    Studio tasks with pre-annotations and scores; optionally the labelling config XML to ``config``.
+
+    Error lines are skipped and counted; a line without its text is an error (re-run ``tag`` with
+    ``--include-text``). Returns counts: ``tasks``, ``spans``, ``error_lines_skipped``, ``labels``.
+    """
+    docs, scores, skipped = [], {}, 0
+    for lineno, obj in iter_json_records(Path(tagged)):
+        obj = require_object(obj, Path(tagged), lineno)
+        if "error" in obj:
+            skipped += 1
+            continue
+        if not isinstance(obj.get("text"), str):
+            raise DataError("no 'text' in the line: run `nlp-judgments tag` with --include-text", Path(tagged), lineno)
+        entities = require(obj, "entities", list, Path(tagged), lineno)
+        doc_id = str(obj.get("id") if obj.get("id") is not None else obj.get("source", f"line-{lineno}"))
+        spans = [Span(e["start"], e["end"], e["label"]) for e in entities]
+        for span in spans:
+            problem = check_span(span, obj["text"])
+            if problem:
+                raise DataError(f"document {doc_id!r}: {problem}", Path(tagged), lineno)
+        docs.append(Document(doc_id, obj["text"], spans))
+        scores[doc_id] = [float(e.get("score", 1.0)) for e in entities]
+    write_labelstudio(docs, tasks, kind="predictions", model_version=model_version, scores=scores)
+    found = {s.label for d in docs for s in d.spans}
+    # The config offers every label of our schema (an annotator adds what the model missed).
+    labels = list(LABELS) if found <= set(LABELS) else sorted(found)
+    if config is not None:
+        labelstudio_config(labels, config)
+    return {"tasks": len(docs), "spans": sum(len(d.spans) for d in docs), "error_lines_skipped": skipped,
+            "labels": labels}
 
 
 # Distinct, light enough for black text; cycled when there are more labels than colours.
