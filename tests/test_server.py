@@ -254,3 +254,15 @@ def test_invalid_settings_are_refused(capsys):
         ServerSettings(batch_size=0)
     assert main(["serve", "--model", "m", "--timeout", "0"]) == 2
     assert "timeout_s must be positive" in capsys.readouterr().err
+
+
+def test_review_page_in_the_server(tagger):
+    text = "浙江省杭州市临平区人民法院\n刑事判决书\n被告人王某，男。\n判决如下：\n被告人王某犯盗窃罪，判处拘役六个月。"
+    with client(tagger) as c:
+        form = c.get("/review")
+        page = c.post("/v1/review", json={"text": text})
+        too_long = c.post("/v1/review", json={"text": "字" * (ServerSettings().max_chars + 1)})
+    assert form.status_code == 200 and 'fetch("/v1/review"' in form.text
+    assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
+    assert 'data-field="court"' in page.text and "浙江省杭州市临平区人民法院" in page.text  # rules fill the court
+    assert too_long.status_code == 413

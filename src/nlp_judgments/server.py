@@ -38,7 +38,7 @@ from typing import Any, Callable, Literal, Sequence
 from fastapi import FastAPI, HTTPException
 from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, ConfigDict, Field, model_validator
-from starlette.responses import JSONResponse
+from starlette.responses import HTMLResponse, JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from . import __version__
@@ -308,6 +308,37 @@ def _records(texts: Sequence[str], entities: Sequence[list[Entity]]) -> list[dic
     ]
 
 
+_REVIEW_FORM = """<!doctype html>
+<html lang="zh"><head><meta charset="utf-8"><title>nlp-judgments review</title>
+<style>
+body { margin: 0; font: 14px/1.5 system-ui, "Noto Sans CJK SC", "WenQuanYi Micro Hei", sans-serif; color: #222; }
+header { display: flex; gap: 12px; align-items: flex-start; padding: 12px; border-bottom: 1px solid #ddd; background: #fafafa; }
+textarea { flex: 1; height: 110px; font: inherit; padding: 6px; }
+button { padding: 8px 18px; font: inherit; cursor: pointer; }
+#status { color: #a00; padding: 0 12px; }
+iframe { border: 0; width: 100%; height: calc(100vh - 150px); }
+</style></head><body>
+<header><textarea id="text" placeholder="粘贴一份判决书全文 / paste a judgment"></textarea>
+<button id="go">Tag</button></header>
+<div id="status"></div>
+<iframe id="out" title="review"></iframe>
+<script>
+document.getElementById("go").onclick = async () => {
+  const status = document.getElementById("status");
+  status.textContent = "";
+  const response = await fetch("/v1/review", {method: "POST", headers: {"content-type": "application/json"},
+                                             body: JSON.stringify({text: document.getElementById("text").value})});
+  if (!response.ok) {
+    const body = await response.json().catch(() => ({}));
+    status.textContent = response.status + ": " + JSON.stringify(body.detail ?? body);
+    return;
+  }
+  document.getElementById("out").srcdoc = await response.text();
+};
+</script></body></html>
+"""
+
+
 def create_app(tagger: Tagger, settings: ServerSettings | None = None, model_dir: str | Path | None = None) -> FastAPI:
     """The app serving ``tagger`` (anything with ``.tag(texts)`` and ``.meta``) under ``settings``."""
     settings = settings or ServerSettings()
@@ -366,6 +397,27 @@ def create_app(tagger: Tagger, settings: ServerSettings | None = None, model_dir
             return await asyncio.to_thread(_records, texts, entities)  # pure Python: keep it off the event loop
 
         return {"results": await within_timeout(work())}
+
+    @app.post("/v1/review", response_class=HTMLResponse, responses=_ERRORS)
+    async def review_page(body: TagRequest) -> HTMLResponse:
+        """The review page (as ``nlp-judgments review`` writes it) for the given texts: entities
+        highlighted by label, the case record beside the text, each field linked to its evidence."""
+        from .review import render_review
+
+        texts = checked(body)
+
+        async def work() -> str:
+            entities = await batcher.tag(texts)
+            results = await asyncio.to_thread(_records, texts, entities)
+            lines = [{"id": f"text-{i + 1}", "text": text, **result} for i, (text, result) in enumerate(zip(texts, results))]
+            return await asyncio.to_thread(render_review, lines, "nlp-judgments review")
+
+        return HTMLResponse(await within_timeout(work()))
+
+    @app.get("/review", response_class=HTMLResponse, include_in_schema=False)
+    async def review_form() -> HTMLResponse:
+        """Paste a judgment, see what the model and the rules made of it."""
+        return HTMLResponse(_REVIEW_FORM)
 
     @app.get("/healthz", response_model=Health)
     async def healthz() -> dict:
