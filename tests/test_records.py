@@ -169,6 +169,7 @@ def test_several_crimes_executed_term_is_the_sentence():
     ("被告人赵某。因本案于2021年1月5日被取保候审。", None, None),  # a header without gender or birth
     ("被告人赵某，个体。", None, None),
     ("被告人赵某，男，出生于1966年11月12日，汉族。", "男", "1966-11-12"),
+    ("被告人自报赵某，男，1993年2月12日出生。", "男", "1993-02-12"),  # a self-reported name
     ("被告人赵某（绰号兔子），男，1975年10月4日生，汉族。", "男", "1975-10-04"),
 ])
 def test_party_headers_in_their_variants(header, gender, birth):

@@ -239,7 +239,8 @@ def _header_defendants(text: str, ents: list[_Ent], verdict_start: int | None) -
         # 被告人X犯… and 被告人X、Y… are mentions, not headers. The first header of a name wins.
         if not re.match(r"\s*[，,。（(]", text[x.end : x.end + 2]) or x.surface in seen:
             continue
-        if not text[max(0, x.start - 10) : x.start].endswith(_ROLE_BEFORE + ("）", ")")):
+        before = re.sub(r"(?:自报|自称)$", "", text[max(0, x.start - 12) : x.start])  # 被告人自报安旭，男
+        if not before.endswith(_ROLE_BEFORE + ("）", ")")):
             continue
         line_end = text.find("\n", x.end)
         line_end = len(text) if line_end < 0 else line_end
