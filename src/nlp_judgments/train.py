@@ -99,6 +99,15 @@ class SourceData:
     read_stats: dict
 
 
+def source_dev_set(src: SourceData, labels: list[str]) -> DevSet:
+    """A source's dev block with what it is scored on: the labels it annotates, a predicted
+    alternative (DEFENDANT for CAIL2022's PERSON) counted as the source's own label."""
+    alternatives = src.config.alternatives()
+    collapse = {alt: key for key, alts in alternatives.items() for alt in alts if alt != key}
+    scored = list(dict.fromkeys(collapse.get(label, label) for label in src.config.annotated(labels)))
+    return DevSet(src.config.name, src.dev_docs, scored, collapse)
+
+
 def read_sources(config: Config) -> list[SourceData]:
     """Read every source of ``data.sources`` (labels checked against ``data.labels``) and split off
     each one's dev block: its last ``dev_last_n`` documents, contiguous as for ``data.dev_last_n``."""
@@ -350,12 +359,11 @@ def _setup_sources(config: Config, accelerator) -> _Setup:
         train_total.merge(train_report)
         dev_total.merge(dev_report)
         annotated = s.annotated(labels)
-        alternatives = s.alternatives()
-        matrices.append(allowed_tag_matrix(labels, d.scheme, annotated, alternatives))
-        collapse = {alt: key for key, alts in alternatives.items() for alt in alts if alt != key}
-        scored = list(dict.fromkeys(collapse.get(l, l) for l in annotated))
+        matrices.append(allowed_tag_matrix(labels, d.scheme, annotated, s.alternatives()))
+        dev_set = source_dev_set(src, labels)
+        scored = dev_set.labels
         if src.dev_docs:
-            dev_sets.append(DevSet(s.name, src.dev_docs, scored, collapse))
+            dev_sets.append(dev_set)
         per_source[s.name] = {"read": src.read_stats, "train": train_report.to_dict(), "dev": dev_report.to_dict(),
                               "annotates": annotated, "scored_labels": scored}
         if accelerator.is_main_process:
