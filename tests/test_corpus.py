@@ -229,3 +229,26 @@ def test_cli_errors_are_one_line(model_dir, tmp_path, capsys):
     assert "no such file" in capsys.readouterr().err
     assert main(["tag", "--model", str(model_dir), "--shard", "x", str(tmp_path)]) == 2
     assert "RANK/WORLD" in capsys.readouterr().err
+
+
+class FailsOn:
+    """A tagger that raises whenever a given text is in its batch."""
+
+    def __init__(self, poison: str):
+        self.poison = poison
+
+    def tag(self, texts):
+        if self.poison in texts:
+            raise RuntimeError("out of memory (simulated)")
+        return [[] for _ in texts]
+
+
+@pytest.mark.parametrize("chunk_chars", [1, 10_000])  # one document a chunk, and all in one chunk
+def test_a_document_that_breaks_the_model_costs_only_itself(tmp_path, chunk_chars):
+    rows = [{"id": str(i), "text": t} for i, t in enumerate(["甲。", "毒。", "乙。"])]
+    src = write_jsonl(tmp_path / "in.jsonl", rows)
+    out = tmp_path / "out.jsonl"
+    stats = tag_corpus(lambda: FailsOn("毒。"), [src], out, TagOptions(chunk_chars=chunk_chars, progress=False))
+    lines = read_lines(out)
+    assert [l["id"] for l in lines] == ["0", "1", "2"] and stats.docs == 2 and stats.errors == 1
+    assert lines[1]["error"] == "tagging failed: RuntimeError: out of memory (simulated)"

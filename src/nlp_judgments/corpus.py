@@ -276,17 +276,18 @@ def _error_line(doc: InputDoc, reason: str) -> dict:
 
 
 def _tag_chunk(tagger, docs: list[InputDoc], opts: TagOptions) -> list[dict]:
-    """Output lines for ``docs``, in order; a failure inside the model or the record builder
-    becomes that document's error line (the chunk is retried one document at a time to find it)."""
+    """Output lines for ``docs``, in order. A failure inside the model becomes the failing
+    document's error line (a chunk that fails is retried one document at a time to find it), and a
+    failure of the record builder that document's error line: one document, never the run."""
     from .records import record_from_model_and_rules
 
-    texts = [d.text for d in docs]
     try:
-        tagged = tagger.tag(texts)
-    except Exception:
-        if len(docs) == 1:
-            raise
-        return [line for d in docs for line in _tag_chunk_safely(tagger, d, opts)]
+        tagged = tagger.tag([d.text for d in docs])
+    except Exception as e:
+        if len(docs) > 1:
+            return [line for d in docs for line in _tag_chunk(tagger, [d], opts)]
+        log.debug("tagging failed for %s", docs[0].source, exc_info=True)
+        return [_error_line(docs[0], f"tagging failed: {type(e).__name__}: {e}"[:500])]
     lines = []
     for doc, entities in zip(docs, tagged):
         line = {"id": doc.id, "source": doc.source, "chars": len(doc.text)}
@@ -295,22 +296,14 @@ def _tag_chunk(tagger, docs: list[InputDoc], opts: TagOptions) -> list[dict]:
         if opts.records:
             try:
                 line["record"] = record_from_model_and_rules(doc.text, entities)
-            except Exception as e:  # a record-builder bug must cost one document, not the run
+            except Exception as e:
                 log.debug("record failed for %s", doc.source, exc_info=True)
-                lines.append(_error_line(doc, f"building the record failed: {type(e).__name__}: {e}"))
+                lines.append(_error_line(doc, f"building the record failed: {type(e).__name__}: {e}"[:500]))
                 continue
         if opts.include_text:
             line["text"] = doc.text
         lines.append(line)
     return lines
-
-
-def _tag_chunk_safely(tagger, doc: InputDoc, opts: TagOptions) -> list[dict]:
-    try:
-        return _tag_chunk(tagger, [doc], opts)
-    except Exception as e:
-        log.debug("tagging failed for %s", doc.source, exc_info=True)
-        return [_error_line(doc, f"tagging failed: {type(e).__name__}: {e}"[:500])]
 
 
 def _chunks(docs: Iterable[InputDoc], chunk_chars: int) -> Iterator[list[InputDoc]]:
