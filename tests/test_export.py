@@ -20,7 +20,7 @@ from nlp_judgments.train import train
 pytest.importorskip("onnxruntime")
 
 
-@pytest.fixture(scope="module", params=["softmax", "crf"])
+@pytest.fixture(scope="module", params=["softmax", "crf", "span"])
 def trained(request, tiny_dir, spans_file, tmp_path_factory):
     """A tiny model with short windows (so long texts are cut and merged), trained for a few seconds."""
     out = tmp_path_factory.mktemp(f"export-{request.param}") / "run"
@@ -28,7 +28,8 @@ def trained(request, tiny_dir, spans_file, tmp_path_factory):
         "output_dir": str(out),
         "model": {"name_or_path": str(tiny_dir), "head": request.param},
         "data": {"train_file": str(spans_file), "format": "spans", "dev_last_n": 0, "max_length": 32, "stride": 8},
-        "train": {"max_steps": 25, "epochs": 100, "batch_size": 8, "lr": 1e-2, "head_lr": 1e-2, "warmup_ratio": 0.0,
+        # The span head starts from every span scoring about 0 and needs longer to rise above it.
+        "train": {"max_steps": 80 if request.param == "span" else 25, "epochs": 100, "batch_size": 8, "lr": 1e-2, "head_lr": 1e-2, "warmup_ratio": 0.0,
                   "progress": False, "log_every": 1000, "seed": 7},
     })
     train(config)
@@ -121,6 +122,19 @@ def test_helpful_errors(trained, exported, tmp_path, monkeypatch):
     monkeypatch.setitem(sys.modules, "onnxruntime", None)  # as if it were not installed
     with pytest.raises(ImportError, match=r"nlp_judgments\[onnx\]"):
         Tagger.load(out, backend="onnx")
+
+
+def test_bf16_backend_is_the_torch_model_in_bfloat16(trained, texts):
+    """Here rather than in test_tagger.py for the trained models of every head (the fixture above)."""
+    fp32 = Tagger.load(trained, device="cpu", batch_size=3)
+    bf16 = Tagger.load(trained, device="cpu", batch_size=3, backend="torch-bf16")
+    assert bf16.bf16 and not fp32.bf16
+    enc = fp32.index.tokenizer(texts[:3], truncation=True, max_length=32, padding=True, return_tensors="np")
+    ids, mask = enc["input_ids"].astype(np.int64), enc["attention_mask"].astype(np.int64)
+    a, b = fp32._forward(ids, mask), bf16._forward(ids, mask)
+    assert a.dtype == b.dtype == np.float32 and not np.array_equal(a, b)  # really computed in bf16
+    assert np.abs(a - b).max() < 0.1 * max(1.0, np.abs(a).max())  # within bf16 rounding of the outputs
+    assert len(bf16.tag(texts)) == len(texts)
 
 
 def test_cli_export_then_tag_with_each_backend(trained, spans_file, tmp_path, capsys, monkeypatch):

@@ -215,7 +215,7 @@ def test_collate_looks_up_allowed_sets_and_weights_by_source():
 # --------------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("head", ["softmax", "crf"])
+@pytest.mark.parametrize("head", ["softmax", "crf", "span"])
 def test_unannotated_labels_are_not_taught_as_O(tiny_dir, tmp_path, head):
     """A marks only defendants, B only charges, on the same sentences. Masked, the model learns both;
     unmasked, each entity is gold in one source and O in the other, so the best the model can do is a
@@ -232,7 +232,11 @@ def test_unannotated_labels_are_not_taught_as_O(tiny_dir, tmp_path, head):
         scores[masked] = [e.score for ents in tagger.tag([d.text for d in docs]) for e in ents]
     assert f1[True] == 1.0
     assert min(scores[True]) > 0.7
-    assert f1[False] < 0.8 and all(s < 0.6 for s in scores[False]), (f1, scores)
+    # The span head's multi-label loss (log(1 + sum e^-s) over a window's gold spans, log(1 + sum e^s)
+    # over the others) balances a span that is gold in one copy and negative in the other a little
+    # above one half; the per-token losses balance it at one half.
+    ceiling = 0.75 if head == "span" else 0.6
+    assert f1[False] < 0.8 and all(s < ceiling for s in scores[False]), (f1, scores)
 
 
 def test_dev_blocks_are_scored_on_their_source_labels(tiny_dir, tmp_path):

