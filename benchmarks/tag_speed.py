@@ -65,8 +65,9 @@ import time
 from itertools import islice
 from pathlib import Path
 
-ENGINES = ("ours", "ours-onnx", "ours-onnx-int8", "pipeline")  # the ONNX rows only with ONNX files
-BACKEND_OF = {"ours": "torch", "ours-onnx": "onnx", "ours-onnx-int8": "onnx-int8"}
+# The ONNX rows only with ONNX files, the bf16 row only with --bf16.
+ENGINES = ("ours", "ours-bf16", "ours-onnx", "ours-onnx-int8", "pipeline")
+BACKEND_OF = {"ours": "torch", "ours-bf16": "torch-bf16", "ours-onnx": "onnx", "ours-onnx-int8": "onnx-int8"}
 DEFAULT_DATA = "../shared/data/judge_docs/judgments.jsonl"
 DEFAULT_THREADS = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
 
@@ -91,6 +92,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--out", default="runs/bench/tag_speed.json", help="JSON with settings, figures and runs")
     p.add_argument("--export-dir", help="folder written by `nlp-judgments export --onnx` from --model: adds the "
                    "ours-onnx and ours-onnx-int8 rows (default: --model, if it holds ONNX files)")
+    p.add_argument("--bf16", action="store_true", help="add the ours-bf16 row: the same torch model under bfloat16 "
+                   "autocast (fast where the CPU has AVX512-BF16 or AMX)")
     # Internal: the parent runs each engine as `tag_speed.py <same args> --engine E --result FILE [--profile]`.
     p.add_argument("--engine", choices=ENGINES, help=argparse.SUPPRESS)
     p.add_argument("--result", help=argparse.SUPPRESS)
@@ -266,9 +269,9 @@ def run_ours(args: argparse.Namespace, texts: list[str]) -> dict:
     from nlp_judgments.tagger import Tagger
 
     backend = BACKEND_OF[args.engine]
-    if backend == "torch":
+    if backend.startswith("torch"):
         tagger = Tagger.load(args.model, device=resolve_device(args.device), batch_size=args.batch_size,
-                             num_threads=args.threads)
+                             num_threads=args.threads, backend=backend)
     else:  # the ONNX backends run on the CPU
         tagger = Tagger.load(args.export_dir or args.model, batch_size=args.batch_size, num_threads=args.threads,
                              backend=backend)
@@ -527,7 +530,8 @@ def main(argv: list[str] | None = None) -> int:
         return 0
 
     meta, warnings = check_model(args.model)
-    extra, onnx_notes, export_report = onnx_engines(args, meta)
+    onnx, onnx_notes, export_report = onnx_engines(args, meta)
+    extra = (["ours-bf16"] if args.bf16 else []) + onnx
     engines = ["ours", *extra, "pipeline"]
     docs = read_docs(args.data, args.limit)
     chars = sum(len(text) for _, text in docs)
@@ -551,13 +555,13 @@ def main(argv: list[str] | None = None) -> int:
                     "vs_ours": span_identity(first[e]["spans"], first["ours"]["spans"])} for e in engines[:-1]}
     table = summarise(runs, chars)
     gemm = load_flops_module().gemm_rate(args.threads) if device == "cpu" else None
-    gemm_ort = load_flops_module().gemm_rate(args.threads, "onnxruntime") if gemm and extra else None
+    gemm_ort = load_flops_module().gemm_rate(args.threads, "onnxruntime") if gemm and onnx else None
     add_flops(table, runs, load_flops_module().encoder_config(args.model), gemm)
-    for engine in extra:
+    for engine in onnx:
         table[engine]["f1_change_points"] = export_report.get("dev", {}).get("delta_points", {}).get(BACKEND_OF[engine])
     phases = first["ours"]["phases"]
     notes = list(warnings) + onnx_notes
-    if extra and device != "cpu":
+    if onnx and device != "cpu":
         notes.append(f"note: the ONNX rows ran on the CPU, ours on {device}")
     for engine in engines:
         if len({json.dumps(r["spans"]) for r in runs if r["engine"] == engine}) > 1:
@@ -578,8 +582,9 @@ def main(argv: list[str] | None = None) -> int:
                     f"tokenizer.model_max_length={meta.max_length}, called with batch_size={args.batch_size}",
         "data": str(args.data), "docs": len(docs), "chars": chars, "device": device, "threads": args.threads,
         "repeats": args.repeats, "warmup_docs": args.warmup, "comparable": not warnings,
-        "onnx": {"engines": extra, "folder": str(args.export_dir or args.model), "export_report": export_report}
-        if extra else None,
+        "onnx": {"engines": onnx, "folder": str(args.export_dir or args.model), "export_report": export_report}
+        if onnx else None,
+        "bf16": args.bf16,
         "args": {k: v for k, v in vars(args).items() if k not in ("engine", "result", "profile")},
     }
     print(f"model {args.model} (head {meta.head}, scheme {meta.scheme}, pretokenize {meta.pretokenize}); "
@@ -592,7 +597,9 @@ def main(argv: list[str] | None = None) -> int:
               f"over torch's float32 2048^3 matmul rate on {args.threads} thread(s), {gemm / 1e9:.1f} GFLOP/s "
               "(benchmarks/flops.py)" + (f"; onnxruntime's rate for the same matmul: {gemm_ort / 1e9:.1f} GFLOP/s; "
                                          "F1 change: dev micro-F1 points against torch, from export_report.json"
-                                         if extra else ""))
+                                         if onnx else "")
+              + ("; ours-bf16 multiplies in bfloat16, so its fraction of the float32 rate can pass 100 %"
+                 if args.bf16 else ""))
     print(f"ours, time by phase (Tagger.timings of the timed call):\n{format_breakdown(phases)}")
     print(format_spans(spans, not warnings))
     if extra:

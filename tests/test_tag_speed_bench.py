@@ -106,3 +106,17 @@ def test_onnx_rows_tag_like_ours(bench, tiny_model, sample_docs, tmp_path, capsy
         assert row["forward_flops"] > 0 and 0 < row["of_gemm_rate"]
     assert result["table"]["ours-onnx"]["windows"] == result["table"]["ours"]["windows"]
     assert any("not checked on a dev file" in n for n in result["notes"])
+
+
+def test_bf16_row(bench, tiny_model, sample_docs, tmp_path):
+    data = tmp_path / "docs.jsonl"
+    data.write_text("".join(json.dumps({"id": d.id, "text": d.text}, ensure_ascii=False) + "\n" for d in sample_docs),
+                    encoding="utf-8")
+    out = tmp_path / "tag_speed.json"
+    argv = ["--model", str(tiny_model), "--bf16", "--data", str(data), "--repeats", "1", "--warmup", "1",
+            "--threads", "1", "--device", "cpu", "--out", str(out)]
+    assert bench.main(argv) == 0
+    result = json.loads(out.read_text(encoding="utf-8"))
+    assert list(result["table"]) == ["ours", "ours-bf16", "pipeline"] and result["settings"]["bf16"]
+    assert result["table"]["ours-bf16"]["windows"] == result["table"]["ours"]["windows"]
+    assert set(result["span_identity"]["ours-bf16"]) == {"vs_ours", "vs_pipeline"}

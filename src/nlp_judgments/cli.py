@@ -18,7 +18,8 @@ from .spans import DataError
 
 FORMATS = ["auto", "spans", "cail2021", "cail2022", "conll", "labelstudio"]
 BACKENDS = ["auto", "torch", "onnx", "onnx-int8"]  # as tagger.BACKENDS (importing it loads torch)
-BACKEND_HELP = ("auto/torch: the torch model; onnx, onnx-int8: the ONNX files of a folder written by `export --onnx`, "
+BACKEND_HELP = ("auto/torch: the torch model; torch-bf16: the same in bfloat16 (fast on CPUs with AVX512-BF16 or AMX, "
+                "and GPUs); onnx, onnx-int8: the ONNX files of a folder written by `export --onnx`, "
                 "on the CPU with --threads ONNX Runtime threads")
 
 
