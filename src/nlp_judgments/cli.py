@@ -170,6 +170,17 @@ def _cmd_trim_vocab(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_adapt_encoder(args: argparse.Namespace) -> int:
+    from .adapt import AdaptSettings, adapt_encoder, format_report
+
+    settings = AdaptSettings(pretokenize=args.pretokenize, max_length=args.max_length, epochs=args.epochs,
+                             batch_size=args.batch_size, lr=args.lr, mask_prob=args.mask_prob,
+                             freeze_embeddings=not args.train_embeddings, bf16=args.bf16, seed=args.seed,
+                             threads=args.threads)
+    print(format_report(adapt_encoder(args.src, args.output, args.corpus, settings, progress=not args.no_progress)))
+    return 0
+
+
 def _cmd_export(args: argparse.Namespace) -> int:
     from .export import export_onnx, format_report
 
@@ -307,6 +318,27 @@ def build_parser() -> argparse.ArgumentParser:
                    help="pre-tokenization to collect and check pieces under (default: a model folder's own, else cjk_chars)")
     p.add_argument("--verify-docs", type=int, default=2000,
                    help="corpus documents (evenly spaced) that must tokenize identically; 0: all (default: %(default)s)")
+    p = sub.add_parser("adapt-encoder", help="continue masked-LM pretraining of an encoder on unlabelled judgments",
+                       description="Domain adaptation: masked-LM training of an encoder on unlabelled text under the "
+                                   "tagger's pre-tokenization; writes an encoder folder for model.name_or_path and "
+                                   "adapt_report.json (held-out masked-token loss and accuracy before and after).")
+    p.add_argument("src", help="an encoder folder (e.g. a trim-vocab output), a hub name, or builtin:e5-small")
+    p.add_argument("-o", "--output", required=True, help="the adapted encoder folder")
+    p.add_argument("--corpus", nargs="+", required=True,
+                   help="JSONL/JSON with a text, context (CAIL2021) or sentText (CAIL2022) field, .txt files or folders; "
+                        "leave out the text of any dev or test set you will score on")
+    p.add_argument("--pretokenize", default="cjk_chars", choices=["cjk_chars", "none"],
+                   help="as the tagger will use (default: %(default)s)")
+    p.add_argument("--max-length", type=int, default=256, help="tokens per block (default: %(default)s)")
+    p.add_argument("--epochs", type=int, default=1)
+    p.add_argument("--batch-size", type=int, default=16)
+    p.add_argument("--lr", type=float, default=5e-5)
+    p.add_argument("--mask-prob", type=float, default=0.15)
+    p.add_argument("--train-embeddings", action="store_true", help="train the word embeddings too (default: frozen)")
+    p.add_argument("--bf16", action="store_true", help="bfloat16 autocast (fast on CPUs with AVX512-BF16 or AMX)")
+    p.add_argument("--seed", type=int, default=42)
+    p.add_argument("--threads", type=int, default=0, help="torch threads (default: torch's)")
+    p.add_argument("--no-progress", action="store_true")
     return parser
 
 
@@ -335,7 +367,8 @@ def main(argv: list[str] | None = None) -> int:
         handler = {"evaluate": _cmd_evaluate, "convert": _cmd_convert, "prelabel": _cmd_prelabel, "tag": _cmd_tag,
                    "to-labelstudio": _cmd_to_labelstudio, "encoder": _cmd_encoder, "demo": _cmd_demo,
                    "review": _cmd_review, "curves": _cmd_curves, "serve": _cmd_serve,
-                   "trim-vocab": _cmd_trim_vocab, "export": _cmd_export}[args.command]
+                   "trim-vocab": _cmd_trim_vocab, "export": _cmd_export,
+                   "adapt-encoder": _cmd_adapt_encoder}[args.command]
         return handler(args)
     except (ConfigError, DataError, FileNotFoundError, EncoderBuildError) as e:
         print(f"error: {e}", file=sys.stderr)
