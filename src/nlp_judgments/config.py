@@ -138,6 +138,9 @@ class TrainConfig:
     warmup_ratio: float = 0.1  # fraction of updates spent warming up linearly, then linear decay to 0
     max_grad_norm: float = 1.0
     label_smoothing: float = 0.0  # softmax head only
+    # Adversarial training (FGM, adversarial.py): each batch also runs with the word embeddings'
+    # output pushed this far (L2 norm over the batch) along the loss gradient; ~2x the step time. 0 = off.
+    adv_epsilon: float = 0.0
     # Evaluate on dev every N updates; 0 = once per epoch.
     eval_every: int = 0
     # Stop when dev micro-F1 has not improved for this many evaluations; 0 = never stop early.
@@ -185,6 +188,8 @@ class Config:
             raise ConfigError("train.lr and train.head_lr must be positive")
         if not 0 <= t.warmup_ratio < 1:
             raise ConfigError(f"train.warmup_ratio must be in [0, 1), got {t.warmup_ratio}")
+        if t.adv_epsilon < 0:
+            raise ConfigError(f"train.adv_epsilon must be >= 0, got {t.adv_epsilon}")
         if self.model.head != "softmax" and t.label_smoothing:
             raise ConfigError("train.label_smoothing applies to the softmax head only")
         if self.model.head == "span":

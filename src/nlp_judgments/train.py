@@ -45,6 +45,7 @@ import numpy as np
 import torch
 import yaml
 
+from .adversarial import FGM
 from .artifacts import ModelMeta, save_model
 from .config import Config, ConfigError, SourceConfig
 from .encoding import IGNORE, AlignmentReport, Encoder, TokenIndex, allowed_tag_matrix
@@ -571,6 +572,7 @@ def _fit(config: Config, accelerator, setup: _Setup, on_update) -> TrainResult:
     running, running_n = torch.zeros((), device=accelerator.device), 0
     stopped = state.step >= total_updates
     options = setup.collate_options()
+    attack = FGM(accelerator.unwrap_model(model).encoder.get_input_embeddings(), t.adv_epsilon) if t.adv_epsilon else None
     while not stopped and state.epoch < t.epochs:
         mine = rank_batches(lengths, t.batch_size, t.seed * 1000 + state.epoch, world, rank)
         n_micro = len(mine)
@@ -581,8 +583,12 @@ def _fit(config: Config, accelerator, setup: _Setup, on_update) -> TrainResult:
             batch = {k: v.to(accelerator.device) for k, v in collate(chosen, setup.pad_id, **options).items()}
             sync = nullcontext() if is_update else accelerator.no_sync(model)
             with sync, accelerator.autocast():
-                loss = model(**batch)
+                with attack.recording() if attack else nullcontext():
+                    loss = model(**batch)
                 accelerator.backward(loss / t.grad_accum)
+                if attack and attack.prepare():
+                    with attack.attacking():
+                        accelerator.backward(model(**batch) / t.grad_accum)
             running += loss.detach().float()
             running_n += 1
             state.batch_in_epoch = bi + 1
@@ -617,6 +623,8 @@ def _fit(config: Config, accelerator, setup: _Setup, on_update) -> TrainResult:
             if stopped:
                 break
     pbar.close()
+    if attack:
+        attack.remove()
 
     final = metrics_now(state.history[-1] if state.history else None)
     save("model-last", final)
