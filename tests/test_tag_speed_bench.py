@@ -120,3 +120,22 @@ def test_bf16_row(bench, tiny_model, sample_docs, tmp_path):
     assert list(result["table"]) == ["ours", "ours-bf16", "pipeline"] and result["settings"]["bf16"]
     assert result["table"]["ours-bf16"]["windows"] == result["table"]["ours"]["windows"]
     assert set(result["span_identity"]["ours-bf16"]) == {"vs_ours", "vs_pipeline"}
+
+
+def test_the_one_run_report_summarises_tagging(tiny_model, sample_docs, tmp_path, capsys):
+    spec = importlib.util.spec_from_file_location("speed", SCRIPT.parent / "speed.py")
+    speed = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(speed)
+    data = tmp_path / "docs.jsonl"
+    data.write_text("".join(json.dumps({"id": f"d{i}", "text": d.text}, ensure_ascii=False) + "\n"
+                            for i, d in enumerate(sample_docs[:3])), encoding="utf-8")
+    out = tmp_path / "speed.json"
+    assert speed.main(["--model", str(tiny_model), "--data", str(data), "--limit", "0", "--threads", "1",
+                       "--repeats", "1", "--skip-train", "--tag-args", "--warmup 1 --device cpu", "--out", str(out)]) == 0
+    summary = capsys.readouterr().out.split("== summary ==")[1]
+    lines = summary.strip().splitlines()
+    assert lines[0].split()[:2] == ["engine", "chars/s"]
+    assert [line.split()[0] for line in lines[1:3]] == ["ours", "pipeline"]
+    assert "3/3" in lines[1]  # ours equals itself in every document
+    result = json.loads(out.read_text(encoding="utf-8"))
+    assert result["training"] is None and set(result["tagging"]["table"]) == {"ours", "pipeline"}
