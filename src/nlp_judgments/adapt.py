@@ -151,6 +151,7 @@ def adapt_encoder(src: str, output: str | Path, corpus: Sequence[str | Path], se
     from transformers import AutoModelForMaskedLM, AutoTokenizer, get_linear_schedule_with_warmup
 
     from .encoders import resolve_encoder
+    from .encoders.e5 import install_folder
     from .encoding import TokenIndex
     from .spans import DataError
     from .train import length_bucketed_batches
@@ -235,16 +236,14 @@ def adapt_encoder(src: str, output: str | Path, corpus: Sequence[str | Path], se
         "train_loss_first_50": round(float(np.mean(losses[:50])), 4), "train_loss_last_50": round(float(np.mean(losses[-50:])), 4),
         "heldout_before": before, "heldout_after": after,
     }
-    # Written beside the destination, then swapped in: a crash never leaves half a folder.
+    # Written beside the destination, then swapped in (install_folder): a crash never leaves half a folder.
     tmp = output.with_name(f".{output.name}.{uuid.uuid4().hex[:8]}.tmp")
     tmp.mkdir(parents=True)
     try:
         model.bert.save_pretrained(str(tmp), safe_serialization=True)
         tokenizer.save_pretrained(str(tmp))
         (tmp / REPORT_FILE).write_text(json.dumps(report, ensure_ascii=False, indent=2), encoding="utf-8")
-        if output.exists():
-            shutil.rmtree(output)
-        tmp.rename(output)
+        install_folder(tmp, output)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     return report

@@ -191,6 +191,15 @@ def _cmd_export(args: argparse.Namespace) -> int:
     return 0
 
 
+def _encoder_corpus_args(p: argparse.ArgumentParser, src_help: str, output_help: str, corpus_note: str = "") -> None:
+    """The source folder, output folder and corpus arguments that trim-vocab and adapt-encoder share."""
+    p.add_argument("src", help=src_help)
+    p.add_argument("-o", "--output", required=True, help=output_help)
+    p.add_argument("--corpus", nargs="+", required=True,
+                   help="JSONL/JSON with a text, context (CAIL2021) or sentText (CAIL2022) field, .txt files or folders"
+                        + corpus_note)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="nlp-judgments", description="Tag entities in Chinese criminal judgments.")
     parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
@@ -307,10 +316,8 @@ def build_parser() -> argparse.ArgumentParser:
                        description="Copy an encoder or model folder with a tokenizer and word embedding cut down to "
                                    "the pieces the corpus uses (plus single characters, see --keep-chars); checks "
                                    "that corpus text tokenizes and encodes identically before installing it.")
-    p.add_argument("src", help="an encoder folder, a model folder (model-best/), or builtin:e5-small")
-    p.add_argument("-o", "--output", required=True, help="the trimmed folder (a normal HF folder)")
-    p.add_argument("--corpus", nargs="+", required=True,
-                   help="JSONL/JSON with a text, context (CAIL2021) or sentText (CAIL2022) field, .txt files or folders")
+    _encoder_corpus_args(p, "an encoder folder, a model folder (model-best/), or builtin:e5-small",
+                         "the trimmed folder (a normal HF folder)")
     p.add_argument("--keep-chars", default="all-cjk", choices=["all-cjk", "corpus"],
                    help="all-cjk: also every single CJK/ASCII/full-width character piece, so unseen text does not "
                         "become <unk> (default); corpus: only what the corpus uses")
@@ -322,11 +329,8 @@ def build_parser() -> argparse.ArgumentParser:
                        description="Domain adaptation: masked-LM training of an encoder on unlabelled text under the "
                                    "tagger's pre-tokenization; writes an encoder folder for model.name_or_path and "
                                    "adapt_report.json (held-out masked-token loss and accuracy before and after).")
-    p.add_argument("src", help="an encoder folder (e.g. a trim-vocab output), a hub name, or builtin:e5-small")
-    p.add_argument("-o", "--output", required=True, help="the adapted encoder folder")
-    p.add_argument("--corpus", nargs="+", required=True,
-                   help="JSONL/JSON with a text, context (CAIL2021) or sentText (CAIL2022) field, .txt files or folders; "
-                        "leave out the text of any dev or test set you will score on")
+    _encoder_corpus_args(p, "an encoder folder (e.g. a trim-vocab output), a hub name, or builtin:e5-small",
+                         "the adapted encoder folder", "; leave out the text of any dev or test set you will score on")
     p.add_argument("--pretokenize", default="cjk_chars", choices=["cjk_chars", "none"],
                    help="as the tagger will use (default: %(default)s)")
     p.add_argument("--max-length", type=int, default=256, help="tokens per block (default: %(default)s)")
