@@ -122,3 +122,33 @@ def test_every_process_gets_the_same_number_of_batches(n, batch, world):
     if n >= batch * world:  # no repetition: each window is used at most once per epoch
         flat = [i for s in shares for b in s for i in b]
         assert len(flat) == len(set(flat))
+
+
+def test_layer_lr_decay_scales_each_layer_from_the_top_down(tiny_dir, spans_file, tmp_path):
+    from nlp_judgments.train import build_model, param_groups
+
+    config = tiny_config(tiny_dir, spans_file, tmp_path / "run")
+    _, model = build_model(config, ["DEFENDANT"])
+    n = model.encoder.config.num_hidden_layers
+    lr_of = {}
+    for group in param_groups(model, 1.0, 5.0, 0.01, layer_decay=0.5):
+        for p in group["params"]:
+            lr_of[id(p)] = (group["lr"], group["weight_decay"])
+    seen = {}
+    for name, p in model.named_parameters():
+        if not p.requires_grad:
+            continue
+        lr, wd = lr_of[id(p)]
+        if "classifier." in name:
+            expected = 5.0
+        elif ".layer." in name:
+            expected = 0.5 ** (n - 1 - int(name.split(".layer.")[1].split(".")[0]))
+        else:
+            assert "embeddings" in name, name
+            expected = 0.5**n
+        assert lr == pytest.approx(expected), name
+        assert wd == (0.0 if p.ndim < 2 or "classifier." in name else 0.01), name
+        seen[expected] = True
+    assert len(seen) == n + 2  # every layer, the embeddings and the head
+    flat = param_groups(model, 1.0, 5.0, 0.01)
+    assert sorted({g["lr"] for g in flat}) == [1.0, 5.0]

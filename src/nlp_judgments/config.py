@@ -135,12 +135,18 @@ class TrainConfig:
     lr: float = 5e-5  # peak learning rate of the encoder
     head_lr: float = 1e-3  # peak learning rate of the classifier and CRF (new, randomly initialised)
     weight_decay: float = 0.01
+    # Layer-wise learning-rate decay: each encoder layer below the top trains at this factor times
+    # the lr of the layer above it (the embeddings one step below the bottom layer). 1.0 = off.
+    layer_lr_decay: float = 1.0
     warmup_ratio: float = 0.1  # fraction of updates spent warming up linearly, then linear decay to 0
     max_grad_norm: float = 1.0
     label_smoothing: float = 0.0  # softmax head only
     # Adversarial training (FGM, adversarial.py): each batch also runs with the word embeddings'
     # output pushed this far (L2 norm over the batch) along the loss gradient; ~2x the step time. 0 = off.
     adv_epsilon: float = 0.0
+    # Evaluate and save an exponential moving average of the weights (ema.py) with this decay per
+    # update (0.998: an average over roughly the last 500 updates). 0 = off: the weights as trained.
+    ema_decay: float = 0.0
     # Evaluate on dev every N updates; 0 = once per epoch.
     eval_every: int = 0
     # Stop when dev micro-F1 has not improved for this many evaluations; 0 = never stop early.
@@ -186,6 +192,10 @@ class Config:
                 raise ConfigError(f"train.{name} must be >= 1, got {getattr(t, name)}")
         if t.lr <= 0 or t.head_lr <= 0:
             raise ConfigError("train.lr and train.head_lr must be positive")
+        if not 0 < t.layer_lr_decay <= 1:
+            raise ConfigError(f"train.layer_lr_decay must be in (0, 1], got {t.layer_lr_decay}")
+        if not 0 <= t.ema_decay < 1:
+            raise ConfigError(f"train.ema_decay must be in [0, 1), got {t.ema_decay}")
         if not 0 <= t.warmup_ratio < 1:
             raise ConfigError(f"train.warmup_ratio must be in [0, 1), got {t.warmup_ratio}")
         if t.adv_epsilon < 0:
