@@ -152,3 +152,17 @@ def test_layer_lr_decay_scales_each_layer_from_the_top_down(tiny_dir, spans_file
     assert len(seen) == n + 2  # every layer, the embeddings and the head
     flat = param_groups(model, 1.0, 5.0, 0.01)
     assert sorted({g["lr"] for g in flat}) == [1.0, 5.0]
+
+
+def test_join_chars_joins_neighbours_after_the_dev_split(tiny_dir, spans_file, tmp_path):
+    from nlp_judgments.train import split_data
+
+    plain = tiny_config(tiny_dir, spans_file, tmp_path / "run")
+    plain.data.dev_file, plain.data.dev_last_n = None, 2
+    train_docs, dev_docs, _ = split_data(plain)
+    plain.data.join_chars = 10_000
+    joined_train, joined_dev, _ = split_data(plain)
+    assert [len(joined_train), len(joined_dev)] == [1, 1]  # the dev block is never joined to training text
+    for parts, joined in ((train_docs, joined_train[0]), (dev_docs, joined_dev[0])):
+        assert joined.text == "".join(d.text for d in parts)
+        assert [joined.text[s.start : s.end] for s in joined.spans] == [d.text[s.start : s.end] for d in parts for s in d.spans]

@@ -98,6 +98,10 @@ class DataConfig:
     # side (a random split leaks names and places into dev and flatters the score).
     dev_file: str | None = None
     dev_last_n: int = 0
+    # Join consecutive documents (train and dev alike, after the dev split) into documents of up
+    # to this many characters, so that each sentence of a sentence-level corpus kept in document
+    # order (CAIL2021) is seen with its neighbours; the gold spans stay the same set. 0 = off.
+    join_chars: int = 0
     # Input format of both files: spans | cail2021 | cail2022 | conll | labelstudio | auto.
     format: str = "auto"
     # Native label -> our label. A name of a preset in formats.LABEL_MAPS, an inline mapping, or
@@ -185,6 +189,8 @@ class Config:
             raise ConfigError("give data.dev_file or data.dev_last_n, not both")
         if d.dev_last_n < 0:
             raise ConfigError("data.dev_last_n must be >= 0")
+        if d.join_chars < 0:
+            raise ConfigError("data.join_chars must be >= 0")
         if d.labels is not None and len(set(d.labels)) != len(d.labels):
             raise ConfigError(f"data.labels has duplicates: {d.labels}")
         for name in ("epochs", "batch_size", "grad_accum"):
@@ -219,7 +225,7 @@ class Config:
             raise ConfigError("give data.train_file or data.sources, not both")
         if not d.sources:
             raise ConfigError("data.sources is empty")
-        single_file = {"dev_file": None, "dev_last_n": 0, "format": "auto", "label_map": None}
+        single_file = {"dev_file": None, "dev_last_n": 0, "join_chars": 0, "format": "auto", "label_map": None}
         for key, default in single_file.items():
             if getattr(d, key) != default:
                 raise ConfigError(f"data.{key} applies to data.train_file; with data.sources set it per source")

@@ -61,6 +61,48 @@ class Document:
         return {"id": self.id, "text": self.text, "entities": entities}
 
 
+def join_consecutive(docs: list[Document], max_chars: int) -> list[Document]:
+    """Join runs of consecutive documents into documents of at most ``max_chars`` characters.
+
+    For corpora of sentences cut from judgments and kept in document order (CAIL2021): a sentence
+    tagged beside its neighbours sees who the defendant is and what was stolen, as in a whole
+    judgment. Texts are concatenated as they are and spans shifted, so the gold spans stay the
+    same set; a document longer than ``max_chars`` stays alone. The joined id names the first and
+    last of its parts.
+
+    >>> a, b = Document("a", "张某盗窃。", [Span(0, 2, "P")]), Document("b", "李某报警。", [Span(0, 2, "P")])
+    >>> [(d.id, d.text, d.spans) for d in join_consecutive([a, b], 10)]
+    [('a..b', '张某盗窃。李某报警。', [Span(start=0, end=2, label='P'), Span(start=5, end=7, label='P')])]
+    >>> len(join_consecutive([a, b], 9))
+    2
+    """
+    out: list[Document] = []
+    run: list[Document] = []
+
+    def flush() -> None:
+        if not run:
+            return
+        if len(run) == 1:
+            out.append(run[0])
+        else:
+            spans, offset = [], 0
+            for d in run:
+                spans.extend(Span(sp.start + offset, sp.end + offset, sp.label) for sp in d.spans)
+                offset += len(d.text)
+            out.append(Document(f"{run[0].id}..{run[-1].id}", "".join(d.text for d in run), spans))
+        run.clear()
+
+    length = 0
+    for doc in docs:
+        if run and length + len(doc.text) > max_chars:
+            flush()
+            length = 0
+        run.append(doc)
+        length += len(doc.text)
+    flush()
+    return out
+
+
 def check_span(span: Span, text: str, labels: Iterable[str] | None = None) -> str | None:
     """Return why ``span`` is invalid for ``text`` (and the optional label set), or None.
 

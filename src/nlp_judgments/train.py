@@ -53,7 +53,7 @@ from .config import Config, ConfigError, SourceConfig
 from .encoding import IGNORE, AlignmentReport, Encoder, TokenIndex, allowed_tag_matrix
 from .evaluate import DevSet
 from .model import SpanHead, TaggingModel
-from .spans import DataError, Document
+from .spans import DataError, Document, join_consecutive
 
 log = logging.getLogger("nlp_judgments.train")
 
@@ -89,6 +89,8 @@ def split_data(config: Config) -> tuple[list[Document], list[Document], dict]:
         train_docs, dev_docs = train_docs[: -d.dev_last_n], train_docs[-d.dev_last_n :]
     if not train_docs:
         raise DataError("no training documents", d.train_file)
+    if d.join_chars:
+        train_docs, dev_docs = join_consecutive(train_docs, d.join_chars), join_consecutive(dev_docs, d.join_chars)
     return train_docs, dev_docs, {"train": train_stats, "dev": dev_stats}
 
 
