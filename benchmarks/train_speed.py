@@ -272,7 +272,7 @@ def run_trainer(args: argparse.Namespace, work_dir: Path, side: str) -> dict:
             clock.tick(state.global_step)
 
     total = total_updates(args)
-    precision = resolve_precision(t.mixed_precision)
+    precision = resolve_precision(t.mixed_precision, t.cpu_bf16)
     optim = {"optim": args.trainer_optim} if args.trainer_optim else {}
     training_args = TrainingArguments(
         output_dir=str(work_dir / side),

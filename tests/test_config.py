@@ -136,3 +136,12 @@ def test_bad_yaml_file_names_the_file(tmp_path):
 def test_defaults_are_valid():
     assert Config().train.seed == 42
     assert parse_overrides(["--a.b=1", "--a.c=x"]) == {"a": {"b": 1, "c": "x"}}
+
+
+def test_a_bare_no_is_the_literal_no_in_overrides_and_yaml(tmp_path):
+    assert load_config(None, ["--train.mixed_precision=no"]).train.mixed_precision == "no"
+    path = tmp_path / "c.yaml"
+    path.write_text("train:\n  mixed_precision: no\n", encoding="utf-8")
+    assert load_config(path).train.mixed_precision == "no"
+    with pytest.raises(ConfigError, match="mixed_precision"):
+        load_config(None, ["--train.mixed_precision=yes"])

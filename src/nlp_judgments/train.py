@@ -304,12 +304,32 @@ class TrainResult:
     is_main_process: bool = True  # False in the other processes of a distributed run
 
 
-def resolve_precision(setting: str) -> str:
+def cpu_has_native_bf16(cpuinfo: str | None = None) -> bool:
+    """Whether this CPU computes bfloat16 matrix products in hardware (AVX512-BF16 or AMX). Without
+    it, torch emulates bf16 autocast, and an update took over 4x as long as in fp32 (AVX2 EPYC,
+    docs/RESULTS.md)."""
+    if cpuinfo is None:
+        try:
+            cpuinfo = Path("/proc/cpuinfo").read_text(encoding="utf-8", errors="replace")
+        except OSError:  # not Linux: do not guess
+            return False
+    flags = set()
+    for line in cpuinfo.splitlines():
+        if line.startswith("flags"):
+            flags.update(line.split(":", 1)[-1].split())
+    return bool(flags & {"avx512_bf16", "amx_bf16"})
+
+
+def resolve_precision(setting: str, cpu_bf16: bool = False) -> str:
+    """The precision ``accelerate`` runs under for ``train.mixed_precision``; see ``TrainConfig``."""
     if setting != "auto":
+        if setting == "bf16" and not torch.cuda.is_available() and not cpu_has_native_bf16():
+            log.warning("train.mixed_precision=bf16 on a CPU without native bfloat16 (no AVX512-BF16 or AMX): "
+                        "torch emulates it, several times slower than fp32; use mixed_precision=auto or no")
         return setting
     if torch.cuda.is_available():
         return "bf16" if torch.cuda.is_bf16_supported() else "fp16"
-    return "no"
+    return "bf16" if cpu_bf16 and cpu_has_native_bf16() else "no"
 
 
 def train(config: Config, on_update: Callable[[int], None] | None = None) -> TrainResult:
@@ -323,7 +343,7 @@ def train(config: Config, on_update: Callable[[int], None] | None = None) -> Tra
         torch.set_num_threads(t.num_threads)
     # cpu=True on machines without CUDA makes accelerate set up gloo when launched with several
     # processes (torchrun / accelerate launch --multi_gpu); otherwise each would train alone.
-    accelerator = Accelerator(mixed_precision=resolve_precision(t.mixed_precision), cpu=not torch.cuda.is_available())
+    accelerator = Accelerator(mixed_precision=resolve_precision(t.mixed_precision, t.cpu_bf16), cpu=not torch.cuda.is_available())
     set_seed(t.seed)
     out = Path(config.output_dir)
     if accelerator.is_main_process:
