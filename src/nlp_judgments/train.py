@@ -47,9 +47,9 @@ import torch
 import yaml
 
 from .adversarial import FGM
-from .ema import EMA
 from .artifacts import ModelMeta, save_model
 from .config import Config, ConfigError, SourceConfig
+from .ema import EMA
 from .encoding import IGNORE, AlignmentReport, Encoder, TokenIndex, allowed_tag_matrix
 from .evaluate import DevSet
 from .model import SpanHead, TaggingModel
