@@ -76,31 +76,24 @@ def join_consecutive(docs: list[Document], max_chars: int) -> list[Document]:
     >>> len(join_consecutive([a, b], 9))
     2
     """
-    out: list[Document] = []
-    run: list[Document] = []
-
-    def flush() -> None:
-        if not run:
-            return
-        if len(run) == 1:
-            out.append(run[0])
-        else:
-            spans, offset = [], 0
-            for d in run:
-                spans.extend(Span(sp.start + offset, sp.end + offset, sp.label) for sp in d.spans)
-                offset += len(d.text)
-            out.append(Document(f"{run[0].id}..{run[-1].id}", "".join(d.text for d in run), spans))
-        run.clear()
-
-    length = 0
+    runs: list[list[Document]] = []
+    length = 0  # characters in runs[-1]
     for doc in docs:
-        if run and length + len(doc.text) > max_chars:
-            flush()
-            length = 0
-        run.append(doc)
-        length += len(doc.text)
-    flush()
-    return out
+        if runs and length + len(doc.text) <= max_chars:
+            runs[-1].append(doc)
+            length += len(doc.text)
+        else:
+            runs.append([doc])
+            length = len(doc.text)
+    return [run[0] if len(run) == 1 else _concatenate(run) for run in runs]
+
+
+def _concatenate(parts: list[Document]) -> Document:
+    spans, offset = [], 0
+    for d in parts:
+        spans.extend(Span(sp.start + offset, sp.end + offset, sp.label) for sp in d.spans)
+        offset += len(d.text)
+    return Document(f"{parts[0].id}..{parts[-1].id}", "".join(d.text for d in parts), spans)
 
 
 def check_span(span: Span, text: str, labels: Iterable[str] | None = None) -> str | None:
