@@ -104,11 +104,35 @@ def test_resuming_with_a_different_config_is_refused(tiny_dir, spans_file, tmp_p
     out = tmp_path / "run"
     train(tiny_config(tiny_dir, spans_file, out, epochs=1))
     changed = tiny_config(tiny_dir, spans_file, out, epochs=1, lr=1e-3)
-    with pytest.raises(ConfigError, match="different config"):
+    with pytest.raises(ConfigError, match=r"different config \(train.lr: 0.01 -> 0.001\)"):
         train(changed)
     changed.train.resume = False  # starting afresh in the same folder is allowed
     assert train(changed).steps == 1
     assert not (out / "checkpoint.tmp").exists() and not (out / "checkpoint.old").exists()
+
+
+def test_a_checkpoint_older_than_a_config_key_still_resumes(tiny_dir, spans_file, tmp_path):
+    """A key added to the schema after a checkpoint was written takes its default when resuming."""
+    import yaml
+
+    class Crash(Exception):
+        pass
+
+    def crash_at_3(step):
+        if step == 3:  # after the checkpoint at update 2
+            raise Crash
+
+    out = tmp_path / "run"
+    config = tiny_config(tiny_dir, spans_file, out, epochs=2, batch_size=2, checkpoint_every=2)
+    with pytest.raises(Crash):
+        train(config, on_update=crash_at_3)
+    saved = out / "checkpoint" / "config.yaml"
+    values = yaml.safe_load(saved.read_text(encoding="utf-8"))
+    del values["train"]["ema_decay"], values["data"]["join_chars"]  # as written before those existed
+    saved.write_text(yaml.safe_dump(values), encoding="utf-8")
+    assert train(config).steps == 6  # 5 sentences, batch 2 -> 3 updates per epoch
+    log = [json.loads(l) for l in (out / "train_log.jsonl").read_text().splitlines()]
+    assert log[0]["step"] == 3  # the first epoch's end came after resuming at update 2
 
 
 @pytest.mark.parametrize("n, batch, world", [(5, 2, 2), (4, 2, 2), (1, 4, 3), (37, 4, 3)])

@@ -48,7 +48,7 @@ import yaml
 
 from .adversarial import FGM
 from .artifacts import ModelMeta, save_model
-from .config import Config, ConfigError, SourceConfig
+from .config import Config, ConfigError, SourceConfig, config_from_dict
 from .ema import EMA
 from .encoding import IGNORE, AlignmentReport, Encoder, TokenIndex, allowed_tag_matrix
 from .evaluate import DevSet
@@ -464,6 +464,19 @@ def _setup_sources(config: Config, accelerator) -> _Setup:
                   label_masks)
 
 
+def _flatten(values, prefix: str = ""):
+    """``("train.lr", 1e-4)`` pairs of a nested config dict; list items are keyed by index."""
+    if isinstance(values, dict):
+        items = values.items()
+    elif isinstance(values, list):
+        items = ((str(i), v) for i, v in enumerate(values))
+    else:
+        yield prefix, values
+        return
+    for key, value in items:
+        yield from _flatten(value, f"{prefix}.{key}" if prefix else str(key))
+
+
 def _evaluate(model: TaggingModel, setup: _Setup, accelerator) -> dict:
     from .evaluate import evaluate_documents, evaluate_sources
     from .tagger import Tagger
@@ -514,19 +527,22 @@ def _fit(config: Config, accelerator, setup: _Setup, on_update) -> TrainResult:
     # else would silently mix two experiments in one model.
     runtime_only = {"resume", "progress", "log_every", "num_threads"}
 
-    def comparable(values: dict) -> dict:
-        values = json.loads(json.dumps(values))
-        for key in runtime_only:
-            values["train"].pop(key, None)
-        return values
+    def comparable(values: dict) -> dict[str, object]:
+        flat = dict(_flatten(json.loads(json.dumps(values))))
+        return {k: v for k, v in flat.items() if k.removeprefix("train.") not in runtime_only}
 
     if not (ckpt / "trainer_state.json").is_file() and (out / "checkpoint.old" / "trainer_state.json").is_file():
         ckpt = out / "checkpoint.old"  # a crash came between retiring the old checkpoint and renaming the new one
     if t.resume and (ckpt / "trainer_state.json").is_file():
-        saved = yaml.safe_load((ckpt / "config.yaml").read_text(encoding="utf-8"))
-        if comparable(saved) != comparable(config.to_dict()):
+        # Read through today's schema: a key added since the checkpoint was written takes its default.
+        saved = config_from_dict(yaml.safe_load((ckpt / "config.yaml").read_text(encoding="utf-8")))
+        before, now = comparable(saved.to_dict()), comparable(config.to_dict())
+        changed = sorted(k for k in before.keys() | now.keys() if before.get(k) != now.get(k))
+        if changed:
+            shown = "; ".join(f"{k}: {before.get(k)!r} -> {now.get(k)!r}" for k in changed[:5])
             raise ConfigError(
-                f"{out} holds a checkpoint of a run with a different config; resume it with the same settings, "
+                f"{out} holds a checkpoint of a run with a different config ({shown}"
+                f"{'; ...' if len(changed) > 5 else ''}); resume it with the same settings, "
                 f"or start afresh with --train.resume=false or another --output_dir"
             )
         accelerator.load_state(str(ckpt))
