@@ -124,10 +124,16 @@ def test_helpful_errors(trained, exported, tmp_path, monkeypatch):
         Tagger.load(out, backend="onnx")
 
 
-def test_bf16_backend_is_the_torch_model_in_bfloat16(trained, texts):
+def test_bf16_backend_is_the_torch_model_in_bfloat16(trained, texts, monkeypatch, caplog):
     """Here rather than in test_tagger.py for the trained models of every head (the fixture above)."""
+    from nlp_judgments import hardware
+
     fp32 = Tagger.load(trained, device="cpu", batch_size=3)
-    bf16 = Tagger.load(trained, device="cpu", batch_size=3, backend="torch-bf16")
+    for native in (True, False):
+        monkeypatch.setattr(hardware, "cpu_has_native_bf16", lambda: native)
+        caplog.clear()
+        bf16 = Tagger.load(trained, device="cpu", batch_size=3, backend="torch-bf16")
+        assert ("emulates" in caplog.text) == (not native)  # a CPU without native bf16 is warned of
     assert bf16.bf16 and not fp32.bf16
     enc = fp32.index.tokenizer(texts[:3], truncation=True, max_length=32, padding=True, return_tensors="np")
     ids, mask = enc["input_ids"].astype(np.int64), enc["attention_mask"].astype(np.int64)

@@ -153,6 +153,7 @@ def adapt_encoder(src: str, output: str | Path, corpus: Sequence[str | Path], se
     from .encoders import resolve_encoder
     from .encoders.e5 import install_folder
     from .encoding import TokenIndex
+    from .hardware import warn_if_emulated_bf16
     from .spans import DataError
     from .train import length_bucketed_batches
     from .vocab import read_corpus_texts
@@ -191,6 +192,8 @@ def adapt_encoder(src: str, output: str | Path, corpus: Sequence[str | Path], se
     pad = index.pad_id
     heldout = masked(heldout_blocks, random.Random(s.seed + 1))
     heldout_batches = [_collate(heldout[i : i + 32], pad) for i in range(0, len(heldout), 32)]
+    if s.bf16:
+        warn_if_emulated_bf16(log, "bf16", "fp32 (no --bf16)")
     autocast = lambda: torch.autocast("cpu", dtype=torch.bfloat16, enabled=s.bf16)  # noqa: E731
 
     params = [p for p in model.parameters() if p.requires_grad]

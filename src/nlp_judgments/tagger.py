@@ -23,6 +23,7 @@ Not here: structured records, corpus files, serving, ONNX export.
 
 from __future__ import annotations
 
+import logging
 import os
 import time
 from collections import Counter
@@ -35,8 +36,11 @@ import torch
 
 from .artifacts import ModelMeta, load_model
 from .encoding import MERGE_POLICIES, TokenIndex, merge_windows, tags_to_spans, window_starts
+from .hardware import warn_if_emulated_bf16
 from .model import TaggingModel
 from .spans import Span
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -104,6 +108,8 @@ class Tagger:
         if backend in ("auto", "torch", "torch-bf16"):
             if device is None:  # under `accelerate launch` / torchrun, one GPU per local process
                 device = f"cuda:{os.environ.get('LOCAL_RANK', 0)}" if torch.cuda.is_available() else "cpu"
+            if backend == "torch-bf16" and torch.device(device).type == "cpu":
+                warn_if_emulated_bf16(log, "backend torch-bf16", "backend torch, or onnx-int8 for speed")
             model, tokenizer, meta = load_model(model_dir, device)
             return cls(model, tokenizer, meta, device, batch_size, merge, bf16=backend == "torch-bf16")
         from .export import onnx_file, open_session

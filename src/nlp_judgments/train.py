@@ -52,6 +52,7 @@ from .config import Config, ConfigError, SourceConfig, config_from_dict
 from .ema import EMA
 from .encoding import IGNORE, AlignmentReport, Encoder, TokenIndex, allowed_tag_matrix
 from .evaluate import DevSet
+from .hardware import cpu_has_native_bf16, warn_if_emulated_bf16
 from .model import SpanHead, TaggingModel
 from .spans import DataError, Document, join_consecutive
 
@@ -304,28 +305,11 @@ class TrainResult:
     is_main_process: bool = True  # False in the other processes of a distributed run
 
 
-def cpu_has_native_bf16(cpuinfo: str | None = None) -> bool:
-    """Whether this CPU computes bfloat16 matrix products in hardware (AVX512-BF16 or AMX). Without
-    it, torch emulates bf16 autocast, and an update took over 4x as long as in fp32 (AVX2 EPYC,
-    docs/RESULTS.md)."""
-    if cpuinfo is None:
-        try:
-            cpuinfo = Path("/proc/cpuinfo").read_text(encoding="utf-8", errors="replace")
-        except OSError:  # not Linux: do not guess
-            return False
-    flags = set()
-    for line in cpuinfo.splitlines():
-        if line.startswith("flags"):
-            flags.update(line.split(":", 1)[-1].split())
-    return bool(flags & {"avx512_bf16", "amx_bf16"})
-
-
 def resolve_precision(setting: str, cpu_bf16: bool = False) -> str:
     """The precision ``accelerate`` runs under for ``train.mixed_precision``; see ``TrainConfig``."""
     if setting != "auto":
-        if setting == "bf16" and not torch.cuda.is_available() and not cpu_has_native_bf16():
-            log.warning("train.mixed_precision=bf16 on a CPU without native bfloat16 (no AVX512-BF16 or AMX): "
-                        "torch emulates it, several times slower than fp32; use mixed_precision=auto or no")
+        if setting == "bf16" and not torch.cuda.is_available():
+            warn_if_emulated_bf16(log, "train.mixed_precision=bf16", "mixed_precision=auto or no")
         return setting
     if torch.cuda.is_available():
         return "bf16" if torch.cuda.is_bf16_supported() else "fp16"
