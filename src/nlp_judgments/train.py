@@ -509,11 +509,10 @@ def _fit(config: Config, accelerator, setup: _Setup, on_update) -> TrainResult:
     state = TrainState()
     # Runtime-only settings may change between an interrupted run and its resumption; anything
     # else would silently mix two experiments in one model.
-    runtime_only = {"resume", "progress", "log_every", "num_threads"}
+    runtime_only = {"train.resume", "train.progress", "train.log_every", "train.num_threads"}
 
     def comparable(values: dict) -> dict[str, object]:
-        flat = dict(_flatten(json.loads(json.dumps(values))))
-        return {k: v for k, v in flat.items() if k.removeprefix("train.") not in runtime_only}
+        return {k: v for k, v in _flatten(json.loads(json.dumps(values))) if k not in runtime_only}
 
     if not (ckpt / "trainer_state.json").is_file() and (out / "checkpoint.old" / "trainer_state.json").is_file():
         ckpt = out / "checkpoint.old"  # a crash came between retiring the old checkpoint and renaming the new one
