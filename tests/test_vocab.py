@@ -19,6 +19,28 @@ from .conftest import MARKED, doc_from_marked
 TEXTS = [doc_from_marked("x", m).text for m in MARKED]
 
 
+@pytest.fixture(scope="module")
+def piece_encoder(tmp_path_factory, piece_tokenizer):
+    """An XLM-R-like encoder folder: Unigram pieces, ``<s> … </s>`` template, ``<mask>`` added after the
+    model's vocabulary, a random 1-layer BERT with one embedding row per token and ``<pad>`` = 1."""
+    from tokenizers import Tokenizer, processors
+    from transformers import BertConfig, BertModel, PreTrainedTokenizerFast
+
+    backend = Tokenizer.from_str(piece_tokenizer.backend_tokenizer.to_str())
+    backend.post_processor = processors.TemplateProcessing(single="<s> $A </s>", pair="<s> $A </s> </s> $B </s>",
+                                                           special_tokens=[("<s>", 0), ("</s>", 2)])
+    tok = PreTrainedTokenizerFast(tokenizer_object=backend, bos_token="<s>", eos_token="</s>", cls_token="<s>",
+                                  sep_token="</s>", pad_token="<pad>", unk_token="<unk>", mask_token="<mask>")
+    assert tok.mask_token_id == len(tok) - 1
+    config = BertConfig(vocab_size=len(tok), hidden_size=32, num_hidden_layers=1, num_attention_heads=2,
+                        intermediate_size=64, max_position_embeddings=128, pad_token_id=1, bos_token_id=0, eos_token_id=2)
+    torch.manual_seed(0)
+    folder = tmp_path_factory.mktemp("encoders") / "pieces"
+    BertModel(config).save_pretrained(str(folder))
+    tok.save_pretrained(str(folder))
+    return folder
+
+
 def tokens(tokenizer, text: str, **kwargs) -> list[str]:
     return tokenizer.convert_ids_to_tokens(tokenizer(text, **kwargs)["input_ids"])
 

@@ -39,7 +39,6 @@ class ModelMeta:
     stride: int = 64
     span_dim: int = 0  # span head only: query/key size and longest span in tokens
     max_span: int = 0
-    word_types: bool = False  # the encoder takes token_type_ids: each token's place in its word
     format_version: int = FORMAT_VERSION
 
     @property

@@ -120,11 +120,6 @@ class DataConfig:
     # "cjk_chars": give each CJK character its own vocabulary piece (when the vocabulary has it) so
     # that every entity boundary falls on a token boundary; "none": the tokenizer's own segmentation.
     pretokenize: Literal["none", "cjk_chars"] = "none"
-    # With cjk_chars: tell the encoder, through its token-type embeddings, where each character sat
-    # in the tokenizer's own word (a whole piece, or the first, an inner or the last character of a
-    # word that was split: 被告 -> 被 first, 告 last), so it keeps the word boundaries it was
-    # pretrained on. Adds 4 token-type rows, initialised from the encoder's first one.
-    word_types: bool = False
     # Overlapping gold spans cannot all live in one flat tag sequence: keep the longest
     # ("longest") or the first by start offset ("first"); the others are counted and reported.
     overlap_policy: Literal["longest", "first"] = "longest"
@@ -200,8 +195,6 @@ class Config:
             raise ConfigError("data.dev_last_n must be >= 0")
         if d.join_chars < 0:
             raise ConfigError("data.join_chars must be >= 0")
-        if d.word_types and d.pretokenize != "cjk_chars":
-            raise ConfigError("data.word_types marks the words that cjk_chars splits: set data.pretokenize=cjk_chars")
         if d.labels is not None and len(set(d.labels)) != len(d.labels):
             raise ConfigError(f"data.labels has duplicates: {d.labels}")
         for name in ("epochs", "batch_size", "grad_accum"):

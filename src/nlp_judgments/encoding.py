@@ -116,21 +116,13 @@ def _is_cjk(ch: str) -> bool:
     )
 
 
-# Token types under ``word_types``: where a character sat in the tokenizer's own piece before
-# ``cjk_chars`` split it (WHOLE: a piece that was not split: one character, Latin, digits, specials).
-WHOLE, WORD_FIRST, WORD_INSIDE, WORD_LAST = range(4)
-NUM_WORD_TYPES = 4
-
-
 @dataclass
 class TokenizedText:
-    """One text as tokens: ids, ``[start, end)`` character offsets, and which tokens own no character;
-    with ``TokenIndex(word_types=True)`` also each token's type (``WHOLE``, ``WORD_FIRST``...)."""
+    """One text as tokens: ids, ``[start, end)`` character offsets, and which tokens own no character."""
 
     ids: list[int]
     offsets: list[tuple[int, int]]
     ignored: list[bool]
-    types: list[int] | None = None
 
     def __len__(self) -> int:
         return len(self.ids)
@@ -139,14 +131,11 @@ class TokenizedText:
 class TokenIndex:
     """A tokenizer plus what this module needs to know about it (special ids, vocabulary lookups)."""
 
-    def __init__(self, tokenizer, pretokenize: str = "none", word_types: bool = False):
+    def __init__(self, tokenizer, pretokenize: str = "none"):
         if not getattr(tokenizer, "is_fast", False):
             raise ValueError("a fast (Rust) tokenizer is required for character offsets")
-        if word_types and pretokenize != "cjk_chars":
-            raise ValueError("word_types marks the words that cjk_chars splits; it needs pretokenize='cjk_chars'")
         self.tokenizer = tokenizer
         self.pretokenize = pretokenize
-        self.word_types = word_types
         self.cls_id = tokenizer.cls_token_id if tokenizer.cls_token_id is not None else tokenizer.bos_token_id
         self.sep_id = tokenizer.sep_token_id if tokenizer.sep_token_id is not None else tokenizer.eos_token_id
         self.pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
@@ -165,12 +154,9 @@ class TokenIndex:
         out = []
         for text, ids, offsets in zip(texts, enc["input_ids"], enc["offset_mapping"]):
             ids, offsets = list(ids), [tuple(o) for o in offsets]
-            types = None
             if self._vocab is not None:
-                ids, offsets, types = self._split_cjk(text, ids, offsets)
-            tokens = _clean_offsets(text, ids, offsets)
-            tokens.types = types if self.word_types else None
-            out.append(tokens)
+                ids, offsets = self._split_cjk(text, ids, offsets)
+            out.append(_clean_offsets(text, ids, offsets))
         return out
 
     def _split_cjk(self, text: str, ids: list[int], offsets: list[tuple[int, int]]):
@@ -181,13 +167,9 @@ class TokenIndex:
         contains a CJK character (``2台``, ``”、“`` too) into single-character pieces puts every boundary on
         a token boundary; Latin/digit-only tokens (``iPhone``, ``2021``) stay whole. A token with a character
         missing from the vocabulary is kept whole (and any span inside it is reported as misaligned).
-
-        Returns ids, offsets and each new token's type: where its character sat in the original piece
-        (``WORD_FIRST``, ``WORD_INSIDE``, ``WORD_LAST``) or ``WHOLE``, so that the encoder can still be
-        told the words it was pretrained on (``word_types``).
         """
         vocab = self._vocab
-        new_ids, new_offsets, types = [], [], []
+        new_ids, new_offsets = [], []
         for tid, (s, e) in zip(ids, offsets):
             piece = text[s:e]
             if e - s > 1 and any(_is_cjk(c) for c in piece) and not any(c.isspace() for c in piece):
@@ -198,12 +180,10 @@ class TokenIndex:
                 if all(c is not None for c in chars):
                     new_ids.extend(chars)
                     new_offsets.extend((s + i, s + i + 1) for i in range(e - s))
-                    types.extend([WORD_FIRST] + [WORD_INSIDE] * (e - s - 2) + [WORD_LAST])
                     continue
             new_ids.append(tid)
             new_offsets.append((s, e))
-            types.append(WHOLE)
-        return new_ids, new_offsets, types
+        return new_ids, new_offsets
 
 
 def _clean_offsets(text: str, ids: list[int], offsets: list[tuple[int, int]]) -> TokenizedText:
@@ -555,8 +535,7 @@ class Encoder:
     def encode(
         self, docs: Sequence[Document], report: AlignmentReport | None = None, batch: int = 256, source: int | None = None
     ) -> list[dict]:
-        """Training windows: ``{"input_ids": [...], "labels": [...]}`` with CLS/SEP added (and
-        ``"token_type_ids"`` when the index gives ``word_types``),
+        """Training windows: ``{"input_ids": [...], "labels": [...]}`` with CLS/SEP added,
         ``"source": source`` when a source index is given (it selects the window's allowed tag sets),
         and ``"spans"`` with ``self.spans``: the gold spans wholly inside the window. A span the window
         edge cuts is no target there; its tokens are IGNORE in ``labels``, so no span starts or ends
@@ -592,8 +571,6 @@ class Encoder:
                         "input_ids": [self.index.cls_id] + toks.ids[start:end] + [self.index.sep_id],
                         "labels": [IGNORE] + window_labels(tags, label_ids, start, end) + [IGNORE],
                     }
-                    if toks.types is not None:
-                        feature["token_type_ids"] = [WHOLE] + toks.types[start:end] + [WHOLE]
                     if source is not None:
                         feature["source"] = source
                     if self.spans:

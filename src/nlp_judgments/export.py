@@ -37,7 +37,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from .artifacts import ModelFolderError, load_meta, load_model
+from .artifacts import load_meta, load_model
 
 ONNX_FILE = "model.onnx"
 INT8_FILE = "model.int8.onnx"
@@ -161,9 +161,7 @@ def export_onnx(
     ort = import_onnxruntime()
     started = time.perf_counter()
     src, out = Path(model_dir), Path(out_dir)
-    if load_meta(src).word_types:  # a clear error before anything is copied
-        raise ModelFolderError(f"{src} takes word types (data.word_types) as a third input, which the ONNX "
-                               "export does not carry yet; tag with the torch backend")
+    load_meta(src)  # a clear error before anything is copied
     docs = []
     if dev is not None:  # read first: a bad file fails before minutes of work
         from .evaluate import model_label_map

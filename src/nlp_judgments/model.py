@@ -320,12 +320,8 @@ class TaggingModel(nn.Module):
         self.span = span
         self.label_smoothing = label_smoothing
 
-    def emissions(
-        self, input_ids: torch.Tensor, attention_mask: torch.Tensor, token_type_ids: torch.Tensor | None = None
-    ) -> torch.Tensor:
-        if token_type_ids is None:  # not passed at all: encoders without token types take no such argument
-            return self.encoder(input_ids=input_ids, attention_mask=attention_mask).logits
-        return self.encoder(input_ids=input_ids, attention_mask=attention_mask, token_type_ids=token_type_ids).logits
+    def emissions(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
+        return self.encoder(input_ids=input_ids, attention_mask=attention_mask).logits
 
     def forward(
         self,
@@ -336,7 +332,6 @@ class TaggingModel(nn.Module):
         weights: torch.Tensor | None = None,
         span_targets: torch.Tensor | None = None,
         label_mask: torch.Tensor | None = None,
-        token_type_ids: torch.Tensor | None = None,
     ) -> torch.Tensor:
         """The training loss for a batch: mean over tokens (softmax), sequences (CRF) or (window, label)
         pairs (span).
@@ -346,9 +341,9 @@ class TaggingModel(nn.Module):
         negative log of their total probability). ``weights [B]`` (optional): a loss weight per window.
         Span head: ``span_targets [B, L, n, W]`` (bool, ``SpanHead.band_targets``) are the gold spans, ``labels`` only say which
         tokens may start or end one (not IGNORE), ``label_mask [B, L]`` the labels each window's source
-        annotates. ``token_type_ids [B, L]``: each token's place in its word (``data.word_types``).
+        annotates.
         """
-        logits = self.emissions(input_ids, attention_mask, token_type_ids)
+        logits = self.emissions(input_ids, attention_mask)
         keep = labels != IGNORE
         if self.span is not None:
             if span_targets is None:

@@ -84,7 +84,7 @@ class Tagger:
         self.meta = meta
         self.device = torch.device(device)
         self.batch_size = batch_size
-        self.index = TokenIndex(tokenizer, meta.pretokenize, meta.word_types)
+        self.index = TokenIndex(tokenizer, meta.pretokenize)
         self.content_length = meta.max_length - 2
         self.tags = meta.tags
         self.width = len(meta.output_names())  # values per token the encoder emits
@@ -143,17 +143,14 @@ class Tagger:
             width = max(e - s for _, s, e in batch) + 2
             ids = np.full((len(batch), width), self.index.pad_id, dtype=np.int64)
             mask = np.zeros((len(batch), width), dtype=np.int64)
-            types = np.zeros((len(batch), width), dtype=np.int64) if self.meta.word_types else None
             for row, (d, s, e) in enumerate(batch):
                 piece = [self.index.cls_id] + tokenized[d].ids[s:e] + [self.index.sep_id]
                 ids[row, : len(piece)] = piece
                 mask[row, : len(piece)] = 1
-                if types is not None:
-                    types[row, 1 : 1 + e - s] = tokenized[d].types[s:e]
             self.timings["padded_positions"] += ids.size
             self.timings["real_positions"] += int(mask.sum())
             lap("batch")
-            logp = self._forward(ids, mask, types)
+            logp = self._forward(ids, mask)
             lap("forward")
             for row, (d, s, e) in enumerate(batch):
                 scores[(d, s)] = logp[row, 1 : 1 + e - s]
@@ -176,17 +173,15 @@ class Tagger:
         lap("decode")
         return out
 
-    def _forward(self, ids: np.ndarray, mask: np.ndarray, types: np.ndarray | None = None) -> np.ndarray:
-        """Log-probabilities of the tags ``[B, L, T]`` (float32) for int64 ``ids``, ``mask`` and (a
-        ``word_types`` model) ``types`` ``[B, L]``; for the span head, the raw per-token features."""
+    def _forward(self, ids: np.ndarray, mask: np.ndarray) -> np.ndarray:
+        """Log-probabilities of the tags ``[B, L, T]`` (float32) for int64 ``ids`` and ``mask`` ``[B, L]``;
+        for the span head, the raw per-token features."""
         if self.session is not None:
             logits = torch.from_numpy(self.session.run(None, {"input_ids": ids, "attention_mask": mask})[0])
         else:
             autocast = torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.bf16)
-            types_t = torch.from_numpy(types).to(self.device) if types is not None else None
             with torch.inference_mode(), autocast:
-                logits = self.model.emissions(torch.from_numpy(ids).to(self.device), torch.from_numpy(mask).to(self.device),
-                                              types_t)
+                logits = self.model.emissions(torch.from_numpy(ids).to(self.device), torch.from_numpy(mask).to(self.device))
         logits = logits.float()
         out = logits if self.model.span is not None else torch.log_softmax(logits, -1)
         return out.cpu().numpy()  # .cpu() waits for the device

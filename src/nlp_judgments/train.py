@@ -50,7 +50,7 @@ from .adversarial import FGM
 from .artifacts import ModelMeta, save_model
 from .config import Config, ConfigError, SourceConfig, config_from_dict
 from .ema import EMA
-from .encoding import IGNORE, NUM_WORD_TYPES, AlignmentReport, Encoder, TokenIndex, allowed_tag_matrix
+from .encoding import IGNORE, AlignmentReport, Encoder, TokenIndex, allowed_tag_matrix
 from .evaluate import DevSet
 from .hardware import cpu_has_native_bf16, warn_if_emulated_bf16
 from .model import SpanHead, TaggingModel
@@ -182,11 +182,6 @@ def collate(
         labels[row, :n] = torch.tensor(f["labels"])
         mask[row, :n] = 1
     batch = {"input_ids": ids, "attention_mask": mask, "labels": labels}
-    if "token_type_ids" in features[0]:
-        types = torch.zeros((len(features), width), dtype=torch.long)
-        for row, f in enumerate(features):
-            types[row, : len(f["token_type_ids"])] = torch.tensor(f["token_type_ids"])
-        batch["token_type_ids"] = types
     source = torch.tensor([f.get("source", 0) for f in features])
     if allowed is not None:
         # Ignored positions look up the O row: any non-empty set will do, they carry no loss.
@@ -209,7 +204,7 @@ def model_meta(config: Config, labels: list[str]) -> ModelMeta:
     """What a saved folder of this config states about its model (``nlp_judgments.json``)."""
     d, m = config.data, config.model
     span = {"span_dim": m.span_dim, "max_span": m.max_span} if m.head == "span" else {}
-    return ModelMeta(labels, d.scheme, m.head, d.pretokenize, d.max_length, d.stride, **span, word_types=d.word_types)
+    return ModelMeta(labels, d.scheme, m.head, d.pretokenize, d.max_length, d.stride, **span)
 
 
 def make_encoder(config: Config, index: TokenIndex, labels: list[str]) -> Encoder:
@@ -242,27 +237,9 @@ def build_model(config: Config, labels: list[str]):
         trust_remote_code=m.trust_remote_code,
         **extra,
     )
-    if config.data.word_types:
-        add_word_types(encoder)
     if m.freeze_embeddings:
         encoder.get_input_embeddings().weight.requires_grad_(False)
     return tokenizer, meta.tagging_model(encoder, config.train.label_smoothing)
-
-
-def add_word_types(encoder) -> None:
-    """Give ``encoder`` one token-type embedding row per word type (``encoding.NUM_WORD_TYPES``), each a
-    copy of its first row: a fresh model computes exactly what it did with every type 0, and training
-    learns how the types differ."""
-    embeddings = getattr(encoder.base_model, "embeddings", None)
-    old = getattr(embeddings, "token_type_embeddings", None)
-    if not isinstance(old, torch.nn.Embedding):
-        raise ConfigError(f"data.word_types needs an encoder with token-type embeddings; "
-                          f"{type(encoder.base_model).__name__} has none")
-    new = torch.nn.Embedding(NUM_WORD_TYPES, old.embedding_dim).to(old.weight.device, old.weight.dtype)
-    with torch.no_grad():
-        new.weight.copy_(old.weight[:1].expand(NUM_WORD_TYPES, -1))
-    embeddings.token_type_embeddings = new
-    encoder.config.type_vocab_size = NUM_WORD_TYPES
 
 
 def param_groups(
@@ -401,7 +378,7 @@ def _setup(config: Config, accelerator) -> _Setup:
     if not labels:
         raise DataError("the training data has no entity spans", d.train_file)
     tokenizer, model = build_model(config, labels)
-    index = TokenIndex(tokenizer, d.pretokenize, d.word_types)
+    index = TokenIndex(tokenizer, d.pretokenize)
     encoder = make_encoder(config, index, labels)
     train_report = AlignmentReport()
     features = encoder.encode(train_docs, train_report)
@@ -431,7 +408,7 @@ def _setup_sources(config: Config, accelerator) -> _Setup:
     labels = list(d.labels)
     sources = read_sources(config)
     tokenizer, model = build_model(config, labels)
-    index = TokenIndex(tokenizer, d.pretokenize, d.word_types)
+    index = TokenIndex(tokenizer, d.pretokenize)
     encoder = make_encoder(config, index, labels)
     features: list[dict] = []
     train_total, dev_total = AlignmentReport(), AlignmentReport()
