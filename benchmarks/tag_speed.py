@@ -118,7 +118,7 @@ def read_docs(path: str, limit: int) -> list[tuple[str, str]]:
 
 def check_model(model_dir: str) -> tuple[object, list[str]]:
     """The model's metadata and warnings about what makes the span comparison meaningless; CRF is refused."""
-    from nlp_judgments.artifacts import load_meta
+    from nlp_judgments.tagging.artifacts import load_meta
 
     meta = load_meta(model_dir)
     if meta.head != "softmax":
@@ -137,8 +137,8 @@ def check_model(model_dir: str) -> tuple[object, list[str]]:
 
 def onnx_engines(args: argparse.Namespace, meta) -> tuple[list[str], list[str], dict]:
     """The ONNX rows that can run, notes on those that cannot, and the folder's export report."""
-    from nlp_judgments.artifacts import load_meta
-    from nlp_judgments.export import INT8_FILE, ONNX_FILE, read_report
+    from nlp_judgments.tagging.artifacts import load_meta
+    from nlp_judgments.tools.export import INT8_FILE, ONNX_FILE, read_report
 
     folder = Path(args.export_dir or args.model)
     if args.export_dir and load_meta(folder) != meta:
@@ -266,7 +266,7 @@ def time_call(call, texts: list[str], warmup: int, meter: ForwardMeter):
 
 
 def run_ours(args: argparse.Namespace, texts: list[str]) -> dict:
-    from nlp_judgments.tagger import Tagger
+    from nlp_judgments.tagging.tagger import Tagger
 
     backend = BACKEND_OF[args.engine]
     if backend.startswith("torch"):
@@ -294,7 +294,7 @@ def run_ours(args: argparse.Namespace, texts: list[str]) -> dict:
 
 def shared_ranges(tagger, texts: list[str]) -> list[list[list[int]]]:
     """Per document, the character ranges that two neighbouring windows share (where merging matters)."""
-    from nlp_judgments.encoding import window_starts
+    from nlp_judgments.tagging.encoding import window_starts
 
     out = []
     for toks in tagger.index.tokenize(texts):
@@ -307,7 +307,7 @@ def shared_ranges(tagger, texts: list[str]) -> list[list[list[int]]]:
 def run_pipeline(args: argparse.Namespace, texts: list[str]) -> dict:
     from transformers import AutoModelForTokenClassification, AutoTokenizer, pipeline
 
-    from nlp_judgments.artifacts import load_meta
+    from nlp_judgments.tagging.artifacts import load_meta
 
     meta = load_meta(args.model)
     model = AutoModelForTokenClassification.from_pretrained(args.model, use_safetensors=True)
@@ -328,7 +328,7 @@ def run_pipeline(args: argparse.Namespace, texts: list[str]) -> dict:
 
 def count_same_windows(tokenizer, meta, texts: list[str]) -> int:
     """Documents whose pipeline chunks (tokenized as its ``preprocess`` does) hold exactly our windows' tokens."""
-    from nlp_judgments.encoding import TokenIndex, window_starts
+    from nlp_judgments.tagging.encoding import TokenIndex, window_starts
 
     length, same = meta.max_length - 2, 0
     for text, toks in zip(texts, TokenIndex(tokenizer, meta.pretokenize).tokenize(texts)):

@@ -1,4 +1,4 @@
-"""Training speed: our loop (``nlp_judgments.train.train``) against ``transformers.Trainer``, side by side.
+"""Training speed: our loop (``nlp_judgments.training.loop.train``) against ``transformers.Trainer``, side by side.
 
 Both sides train the same ``AutoModelForTokenClassification`` (softmax head, same seed, so the same
 initial weights) on the same training windows (``Encoder.encode`` of the same documents), with the same
@@ -103,7 +103,7 @@ def total_updates(args: argparse.Namespace) -> int:
 
 def make_config(args: argparse.Namespace, output_dir: Path):
     """The library config both sides use: ``--config`` (if any), then the flags, then the benchmark's fixes."""
-    from nlp_judgments.config import load_config
+    from nlp_judgments.training.config import load_config
 
     model = {"head": "softmax"}  # compare like with like: Trainer trains the plain softmax tagger
     if args.model is not None:
@@ -205,7 +205,7 @@ def side_result(side: str, config, clock: StepClock, batches: BatchLog, lengths:
 
 def run_ours(args: argparse.Namespace, work_dir: Path) -> dict:
     """The real ``train()``, observed through its ``on_update`` hook and a wrapped ``collate``."""
-    import nlp_judgments.train as loop
+    import nlp_judgments.training.loop as loop
 
     config = make_config(args, work_dir / "ours")
     clock, batches, lengths = StepClock(args.warmup, args.steps), BatchLog(), []
@@ -233,8 +233,8 @@ def run_ours(args: argparse.Namespace, work_dir: Path) -> dict:
 
 def training_windows(config):
     """Tokenizer, HF token-classification model and windows, built as ``train._setup`` builds them."""
-    from nlp_judgments.encoding import Encoder, TokenIndex
-    from nlp_judgments.train import build_model, split_data
+    from nlp_judgments.tagging.encoding import Encoder, TokenIndex
+    from nlp_judgments.training.loop import build_model, split_data
 
     d = config.data
     docs, _, _ = split_data(config)
@@ -251,7 +251,7 @@ def run_trainer(args: argparse.Namespace, work_dir: Path, side: str) -> dict:
     from accelerate.utils import set_seed
     from transformers import DataCollatorForTokenClassification, Trainer, TrainerCallback, TrainingArguments
 
-    from nlp_judgments.train import resolve_precision
+    from nlp_judgments.training.loop import resolve_precision
 
     config = make_config(args, work_dir / side)
     t = config.train

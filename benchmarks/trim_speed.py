@@ -36,8 +36,8 @@ def measure(folder: str, args: argparse.Namespace) -> dict:
     import torch
     from transformers import AutoModelForTokenClassification, AutoTokenizer
 
-    from nlp_judgments.encoding import TokenIndex
-    from nlp_judgments.vocab import read_corpus_texts
+    from nlp_judgments.tagging.encoding import TokenIndex
+    from nlp_judgments.tools.vocab import read_corpus_texts
 
     torch.set_num_threads(args.threads)
     torch.manual_seed(0)

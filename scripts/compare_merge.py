@@ -16,10 +16,10 @@ import json
 import time
 from pathlib import Path
 
-from nlp_judgments.encoding import MERGE_POLICIES
-from nlp_judgments.metrics import span_scores
+from nlp_judgments.tagging.encoding import MERGE_POLICIES
+from nlp_judgments.tagging.metrics import span_scores
 from nlp_judgments.spans import read_spans_jsonl
-from nlp_judgments.tagger import Tagger
+from nlp_judgments.tagging.tagger import Tagger
 
 
 def main(argv: list[str] | None = None) -> dict:

@@ -58,7 +58,7 @@ def spans_file(tmp_path_factory, sample_docs) -> Path:
 
 @pytest.fixture(scope="session")
 def tiny_dir(tmp_path_factory) -> Path:
-    from nlp_judgments.encoders.tiny import build_tiny
+    from nlp_judgments.tagging.encoders.tiny import build_tiny
 
     return build_tiny(cache_dir=tmp_path_factory.mktemp("encoders"), hidden=64, layers=2)
 

@@ -7,8 +7,8 @@ import random
 
 import pytest
 
-from nlp_judgments.adapt import IGNORE, REPORT_FILE, AdaptSettings, adapt_encoder, blocks_of, mask_spans
-from nlp_judgments.encoding import TokenIndex
+from nlp_judgments.tools.adapt import IGNORE, REPORT_FILE, AdaptSettings, adapt_encoder, blocks_of, mask_spans
+from nlp_judgments.tagging.encoding import TokenIndex
 
 from .conftest import MARKED, doc_from_marked
 
@@ -79,8 +79,8 @@ def test_adapting_a_tiny_encoder_lowers_the_heldout_loss_and_yields_an_encoder_f
     model = AutoModelForTokenClassification.from_pretrained(str(out), num_labels=3)  # loads as an encoder
     assert model.config.num_labels == 3
 
-    from nlp_judgments.config import load_config
-    from nlp_judgments.train import train
+    from nlp_judgments.training.config import load_config
+    from nlp_judgments.training.loop import train
 
     data = tmp_path / "spans.jsonl"
     data.write_text("".join(json.dumps(doc_from_marked(f"s{i}", m).to_dict(), ensure_ascii=False) + "\n"

@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 import torch
 
-from nlp_judgments.adversarial import FGM
-from nlp_judgments.config import ConfigError, load_config
-from nlp_judgments.train import train
+from nlp_judgments.training.adversarial import FGM
+from nlp_judgments.training.config import ConfigError, load_config
+from nlp_judgments.training.loop import train
 
 from .conftest import MARKED, doc_from_marked
 

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from nlp_judgments.config import Config, ConfigError, load_config, parse_overrides
+from nlp_judgments.training.config import Config, ConfigError, load_config, parse_overrides
 
 CONFIGS = sorted((Path(__file__).parent.parent / "configs").glob("*.yaml"))
 
@@ -35,8 +35,8 @@ def test_shipped_config_loads_and_round_trips(path, tmp_path):
 
 @pytest.mark.parametrize("path", CONFIGS, ids=lambda p: p.stem)
 def test_shipped_config_labels_and_maps_exist(path):
-    from nlp_judgments.formats import LABEL_MAPS
-    from nlp_judgments.schema import LABELS
+    from nlp_judgments.data.formats import LABEL_MAPS
+    from nlp_judgments.legal.schema import LABELS
 
     config = load_config(path)
     if isinstance(config.data.label_map, str):

@@ -34,8 +34,8 @@ def test_two_process_training(tmp_path, spans_file, tiny_dir):
 
 def test_two_process_tagging_is_sharded_and_merged(tmp_path, spans_file, tiny_dir):
     """``accelerate launch`` sets RANK and WORLD_SIZE; each process tags its shard, rank 0 merges."""
-    from nlp_judgments.config import load_config
-    from nlp_judgments.train import train
+    from nlp_judgments.training.config import load_config
+    from nlp_judgments.training.loop import train
 
     config = load_config(None, {"output_dir": str(tmp_path / "run"), "model": {"name_or_path": str(tiny_dir)},
                                 "data": {"train_file": str(spans_file), "format": "spans"},

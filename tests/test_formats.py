@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from nlp_judgments.formats import (
+from nlp_judgments.data.formats import (
     LABEL_MAPS,
     ReadStats,
     convert,
@@ -22,7 +22,7 @@ from nlp_judgments.formats import (
     read_documents,
     write_documents,
 )
-from nlp_judgments.schema import LABELS
+from nlp_judgments.legal.schema import LABELS
 from nlp_judgments.spans import DataError, Document, Span
 
 THEFT = "被告人李某于２０１９年３月５日在杭州市西湖区盗窃iPhone12手机一部，价值人民币１２００元。"

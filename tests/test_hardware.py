@@ -1,6 +1,6 @@
 import logging
 
-from nlp_judgments import hardware
+from nlp_judgments.tagging import hardware
 
 
 def test_native_bf16_is_read_from_the_cpu_flags():

@@ -6,7 +6,7 @@ import random
 
 import pytest
 
-from nlp_judgments.metrics import seqeval_micro_f1, span_scores
+from nlp_judgments.tagging.metrics import seqeval_micro_f1, span_scores
 from nlp_judgments.spans import Span
 
 

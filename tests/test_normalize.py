@@ -11,7 +11,7 @@ from decimal import Decimal
 
 import pytest
 
-from nlp_judgments.normalize import (
+from nlp_judgments.legal.normalize import (
     Amount,
     CaseNumber,
     DateValue,

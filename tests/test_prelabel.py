@@ -7,12 +7,12 @@ from pathlib import Path
 
 import pytest
 
-import nlp_judgments.schema
-from nlp_judgments.prelabel import prelabel_files, prelabel_text
-from nlp_judgments.schema import RULE_LABELS
+import nlp_judgments.legal.schema
+from nlp_judgments.legal.prelabel import prelabel_files, prelabel_text
+from nlp_judgments.legal.schema import RULE_LABELS
 from nlp_judgments.spans import read_spans_jsonl
 
-DEMO = Path(nlp_judgments.schema.__file__).parent / "resources" / "demo" / "judgments.jsonl"
+DEMO = Path(nlp_judgments.legal.schema.__file__).parents[1] / "resources" / "demo" / "judgments.jsonl"
 
 HEADER = (
     "浙江省杭州市临平区人民法院 刑事判决书 （2022）浙0113刑初215号 公诉机关浙江省杭州市临平区人民检察院。"

@@ -10,12 +10,12 @@ from pathlib import Path
 import jsonschema
 import pytest
 
-import nlp_judgments.schema
-from nlp_judgments.prelabel import prelabel_text
-from nlp_judgments.records import build_record, record_from_rules, record_schema
+import nlp_judgments.legal.schema
+from nlp_judgments.legal.prelabel import prelabel_text
+from nlp_judgments.legal.records import build_record, record_from_rules, record_schema
 from nlp_judgments.spans import Span, read_spans_jsonl
 
-DEMO = Path(nlp_judgments.schema.__file__).parent / "resources" / "demo" / "judgments.jsonl"
+DEMO = Path(nlp_judgments.legal.schema.__file__).parents[1] / "resources" / "demo" / "judgments.jsonl"
 DOCS = {d.id: d for d in read_spans_jsonl(DEMO)}
 VALIDATOR = jsonschema.Draft202012Validator(record_schema())
 

@@ -8,15 +8,16 @@ from pathlib import Path
 
 import pytest
 
-import nlp_judgments.schema
-from nlp_judgments.schema import LABEL_INFO, LABELS, RULE_LABELS, label_info
+import nlp_judgments.legal.schema
+from nlp_judgments.legal.schema import LABEL_INFO, LABELS, RULE_LABELS, label_info
 from nlp_judgments.spans import Span, read_spans_jsonl
 
-DEMO = Path(nlp_judgments.schema.__file__).parent / "resources" / "demo"
+DEMO = Path(nlp_judgments.legal.schema.__file__).parents[1] / "resources" / "demo"
+BUILDER = Path(__file__).resolve().parents[1] / "scripts" / "build_demo.py"
 
 
 def _load_builder():
-    spec = importlib.util.spec_from_file_location("build_demo", DEMO / "build_demo.py")
+    spec = importlib.util.spec_from_file_location("build_demo", BUILDER)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module

@@ -17,10 +17,10 @@ import uvicorn
 from fastapi.testclient import TestClient
 
 from nlp_judgments.cli import build_parser, main
-from nlp_judgments.records import record_from_model_and_rules, record_schema
-from nlp_judgments.server import ServerSettings, create_app
-from nlp_judgments.tagger import Tagger
-from nlp_judgments.train import train
+from nlp_judgments.legal.records import record_from_model_and_rules, record_schema
+from nlp_judgments.apps.server import ServerSettings, create_app
+from nlp_judgments.tagging.tagger import Tagger
+from nlp_judgments.training.loop import train
 
 from .test_train import tiny_config
 
@@ -241,7 +241,7 @@ def test_cli_defaults_are_the_settings_defaults(monkeypatch, model_dir):
     assert args.host == "127.0.0.1"
 
     calls = []
-    monkeypatch.setattr("nlp_judgments.server.serve", lambda *a, **kw: calls.append((a, kw)))
+    monkeypatch.setattr("nlp_judgments.apps.server.serve", lambda *a, **kw: calls.append((a, kw)))
     assert main(["serve", "--model", str(model_dir), "--port", "9001", "--max-texts", "5", "--timeout", "2"]) == 0
     (model, host, port, settings), kw = calls[0]
     assert (model, host, port) == (str(model_dir), "127.0.0.1", 9001)

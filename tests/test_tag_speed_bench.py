@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from nlp_judgments.config import load_config
-from nlp_judgments.train import train
+from nlp_judgments.training.config import load_config
+from nlp_judgments.training.loop import train
 
 SCRIPT = Path(__file__).resolve().parents[1] / "benchmarks" / "tag_speed.py"
 
@@ -86,7 +86,7 @@ def test_crf_models_are_refused(bench, tmp_path):
 
 def test_onnx_rows_tag_like_ours(bench, tiny_model, sample_docs, tmp_path, capsys):
     pytest.importorskip("onnxruntime")
-    from nlp_judgments.export import export_onnx
+    from nlp_judgments.tools.export import export_onnx
 
     export_onnx(tiny_model, tmp_path / "exported", int8=True)  # no dev file: int8 unverified, still run
     data = tmp_path / "docs.jsonl"

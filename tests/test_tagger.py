@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from nlp_judgments.model import CRF
-from nlp_judgments.tagger import Tagger
+from nlp_judgments.tagging.model import CRF
+from nlp_judgments.tagging.tagger import Tagger
 
 
 def test_batched_viterbi_equals_one_document_at_a_time():

@@ -8,11 +8,11 @@ import pytest
 import torch
 from safetensors.torch import load_file
 
-from nlp_judgments.config import load_config
-from nlp_judgments.evaluate import evaluate_documents
+from nlp_judgments.training.config import load_config
+from nlp_judgments.tagging.evaluate import evaluate_documents
 from nlp_judgments.spans import read_spans_jsonl
-from nlp_judgments.tagger import Tagger
-from nlp_judgments.train import train
+from nlp_judgments.tagging.tagger import Tagger
+from nlp_judgments.training.loop import train
 
 
 def tiny_config(tiny_dir, spans_file, out, **train_overrides):
@@ -99,7 +99,7 @@ def test_unknown_label_in_dev_is_a_clear_error(tiny_dir, spans_file, tmp_path):
 
 
 def test_resuming_with_a_different_config_is_refused(tiny_dir, spans_file, tmp_path):
-    from nlp_judgments.config import ConfigError
+    from nlp_judgments.training.config import ConfigError
 
     out = tmp_path / "run"
     train(tiny_config(tiny_dir, spans_file, out, epochs=1))
@@ -137,7 +137,7 @@ def test_a_checkpoint_older_than_a_config_key_still_resumes(tiny_dir, spans_file
 
 @pytest.mark.parametrize("n, batch, world", [(5, 2, 2), (4, 2, 2), (1, 4, 3), (37, 4, 3)])
 def test_every_process_gets_the_same_number_of_batches(n, batch, world):
-    from nlp_judgments.train import rank_batches
+    from nlp_judgments.training.loop import rank_batches
 
     lengths = list(range(n))
     shares = [rank_batches(lengths, batch, seed=1, world=world, rank=r) for r in range(world)]
@@ -149,7 +149,7 @@ def test_every_process_gets_the_same_number_of_batches(n, batch, world):
 
 
 def test_layer_lr_decay_scales_each_layer_from_the_top_down(tiny_dir, spans_file, tmp_path):
-    from nlp_judgments.train import build_model, param_groups
+    from nlp_judgments.training.loop import build_model, param_groups
 
     config = tiny_config(tiny_dir, spans_file, tmp_path / "run")
     _, model = build_model(config, ["DEFENDANT"])
@@ -179,7 +179,7 @@ def test_layer_lr_decay_scales_each_layer_from_the_top_down(tiny_dir, spans_file
 
 
 def test_join_chars_joins_neighbours_after_the_dev_split(tiny_dir, spans_file, tmp_path):
-    from nlp_judgments.train import split_data
+    from nlp_judgments.training.loop import split_data
 
     plain = tiny_config(tiny_dir, spans_file, tmp_path / "run")
     plain.data.dev_file, plain.data.dev_last_n = None, 2
@@ -193,7 +193,7 @@ def test_join_chars_joins_neighbours_after_the_dev_split(tiny_dir, spans_file, t
 
 
 def test_auto_precision_takes_bf16_only_on_a_cpu_that_has_it(monkeypatch):
-    from nlp_judgments import train as train_module
+    from nlp_judgments.training import loop as train_module
 
     monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
     for native, expected in ((True, "bf16"), (False, "no")):

@@ -1,0 +1,478 @@
+"""Corpus tagging: many documents in, one JSON line per document out; streaming, resumable, sharded.
+
+Inputs are JSONL files of ``{"id", "text"}`` objects, ``.txt`` files, folders of ``.txt`` files
+(searched recursively; the id is the path inside the folder without ``.txt``), or ``-`` for JSONL
+on stdin. Every input document yields exactly one output line:
+
+- ``{"id", "source", "chars", "entities"?, "record"?, "text"?}`` for a tagged document;
+- ``{"id", "source", "error"}`` for one that could not be tagged (invalid UTF-8, malformed JSON,
+  no id, empty or over-long text, a failure inside the model...). ``id`` is ``null`` when the input
+  gave no usable, unique id; ``source`` (``file:line`` or the file) always says where it came from.
+
+Memory stays flat in corpus size: documents are read, tagged and written a chunk at a time (only
+the set of written ids grows). Resuming: re-running the same command reads the output, skips
+documents already written and cuts a partial last line left by a crash, so each document appears
+once. Sharding: under ``accelerate launch`` (or ``--shard RANK/WORLD``) process ``r`` of ``n`` takes
+documents ``r, r + n, ...`` of the input stream and writes ``OUT.shard-r-of-n``; no collective
+communication is needed, only a shared file system. The process of rank 0 waits for every shard's
+``.done`` marker and appends the shards to ``OUT`` (in shard order, not input order).
+
+Not here: the model (``tagger.py``) and record building (``records.py``).
+"""
+
+from __future__ import annotations
+
+import fcntl
+import hashlib
+import json
+import logging
+import os
+import re
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO, Callable, Container, Iterable, Iterator, Sequence
+
+log = logging.getLogger(__name__)
+
+STDIN = "-"
+
+
+@dataclass
+class InputDoc:
+    """One document as read from the input: ``text`` and ``id`` are ``None`` when ``error`` says why."""
+
+    source: str  # "file:line" for JSONL, the file for .txt
+    id: str | None = None
+    text: str | None = None
+    error: str | None = None
+
+    @property
+    def key(self) -> str:
+        """What resuming matches on: the id, or the source when there is no usable id."""
+        return self.id if self.id is not None else self.source
+
+
+# --------------------------------------------------------------------------------------------
+# Reading
+# --------------------------------------------------------------------------------------------
+
+
+def _jsonl_doc(raw: bytes, source: str) -> InputDoc:
+    try:
+        line = raw.decode("utf-8")
+    except UnicodeDecodeError as e:
+        return InputDoc(source, error=f"line is not valid UTF-8 (byte {e.start})")
+    try:
+        obj = json.loads(line)
+    except json.JSONDecodeError as e:
+        return InputDoc(source, error=f"malformed JSON: {e.msg} (column {e.colno})")
+    if not isinstance(obj, dict):
+        return InputDoc(source, error=f"expected a JSON object with 'id' and 'text', got {type(obj).__name__}")
+    doc_id = obj.get("id")
+    if isinstance(doc_id, bool) or not isinstance(doc_id, (str, int)) or str(doc_id).strip() == "":
+        reason = "no 'id'" if doc_id is None else f"'id' must be a non-empty string or integer, got {doc_id!r}"[:200]
+        return InputDoc(source, error=reason)
+    doc_id = str(doc_id)
+    text = obj.get("text")
+    if not isinstance(text, str):
+        return InputDoc(source, doc_id, error="no 'text'" if text is None else f"'text' must be a string, got {type(text).__name__}")
+    return InputDoc(source, doc_id, text)
+
+
+def _txt_doc(path: Path, doc_id: str) -> InputDoc:
+    try:
+        raw = path.read_bytes()
+    except OSError as e:
+        return InputDoc(str(path), doc_id, error=f"cannot read: {e.strerror or e}")
+    try:
+        return InputDoc(str(path), doc_id, raw.decode("utf-8-sig"))
+    except UnicodeDecodeError as e:
+        return InputDoc(str(path), doc_id, error=f"file is not valid UTF-8 (byte {e.start})")
+
+
+def _raw_items(inputs: Sequence[str | Path]) -> Iterator[Callable[[], InputDoc]]:
+    """One cheap thunk per input document, in a stable order; parsing happens only when called,
+    so a shard pays for parsing only its own documents."""
+    for item in inputs:
+        if str(item) == STDIN:
+            for lineno, raw in enumerate(sys.stdin.buffer, 1):
+                if raw.strip():
+                    yield lambda raw=raw, lineno=lineno: _jsonl_doc(raw, f"<stdin>:{lineno}")
+            continue
+        path = Path(item)
+        if path.is_dir():
+            for txt in sorted(path.rglob("*.txt")):
+                yield lambda txt=txt: _txt_doc(txt, txt.relative_to(path).with_suffix("").as_posix())
+        elif path.suffix == ".txt":
+            yield lambda path=path: _txt_doc(path, path.stem)
+        elif path.is_file():
+            with path.open("rb") as f:
+                for lineno, raw in enumerate(f, 1):
+                    if lineno == 1 and raw.startswith(b"\xef\xbb\xbf"):
+                        raw = raw[3:]
+                    if raw.strip():  # blank lines are not documents
+                        yield lambda raw=raw, lineno=lineno: _jsonl_doc(raw, f"{path}:{lineno}")
+        else:
+            raise FileNotFoundError(f"{path}: no such file or folder")
+
+
+def iter_documents(inputs: Sequence[str | Path], shard: tuple[int, int] = (0, 1)) -> Iterator[InputDoc]:
+    """Documents of ``inputs`` (see the module docstring), or only shard ``(rank, world)`` of them.
+
+    A document that cannot be read comes back with ``error`` set, never raised; duplicate ids get
+    an error too (the first occurrence wins), so ids in the output are unique.
+    """
+    rank, world = shard
+    seen: dict[str, str] = {}
+    for i, make in enumerate(_raw_items(inputs)):
+        if i % world != rank:
+            continue
+        doc = make()
+        if doc.id is not None:
+            if doc.id in seen:
+                doc = InputDoc(doc.source, error=f"duplicate id {doc.id!r} (first at {seen[doc.id]})")
+            else:
+                seen[doc.id] = doc.source
+        yield doc
+
+
+def count_documents(inputs: Sequence[str | Path]) -> int | None:
+    """How many documents the inputs hold (for a progress bar), or ``None`` when unknown (stdin)."""
+    total = 0
+    for item in inputs:
+        if str(item) == STDIN:
+            return None
+        path = Path(item)
+        if path.is_dir():
+            total += sum(1 for _ in path.rglob("*.txt"))
+        elif path.suffix == ".txt":
+            total += 1
+        elif path.is_file():
+            with path.open("rb") as f:
+                total += sum(1 for raw in f if raw.strip())
+    return total
+
+
+def check_text(text: str, max_chars: int) -> str | None:
+    """Why ``text`` cannot be tagged, or ``None``.
+
+    >>> check_text("   ", 100)
+    'text is empty or only whitespace'
+    >>> check_text("被告人张某", 3)
+    'text has 5 characters, more than the limit of 3 (--max-chars)'
+    """
+    if not text.strip():
+        return "text is empty or only whitespace"
+    if len(text) > max_chars:
+        return f"text has {len(text)} characters, more than the limit of {max_chars} (--max-chars)"
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as e:  # a lone surrogate, e.g. "\ud800" escaped in JSON
+        return f"text holds an unpaired surrogate at character {e.start}"
+    return None
+
+
+# --------------------------------------------------------------------------------------------
+# Writing, resumably
+# --------------------------------------------------------------------------------------------
+
+
+def _line_key(obj: dict) -> str | None:
+    return obj.get("id") if obj.get("id") is not None else obj.get("source")
+
+
+class ResumableWriter:
+    """Appends JSON lines to ``path``; on opening, reads the keys already there and cuts a partial
+    last line (a crash mid-write), so a re-run writes each document once. Holds an exclusive lock:
+    two runs writing the same file is an error, not a corrupted file."""
+
+    def __init__(self, path: Path):
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._file: IO[str] = self.path.open("a+", encoding="utf-8")
+        try:
+            fcntl.flock(self._file.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            self._file.close()
+            raise ValueError(f"{self.path}: another run is writing to this file") from None
+        self.done: dict[str, str] = {}  # key -> source of every line already written
+        self._recover()
+
+    def _recover(self) -> None:
+        good = 0
+        with self.path.open("rb") as f:
+            for raw in f:
+                if not raw.endswith(b"\n"):
+                    break
+                try:
+                    obj = json.loads(raw)
+                    self.done[_line_key(obj)] = obj.get("source")
+                except (json.JSONDecodeError, UnicodeDecodeError, AttributeError):
+                    break
+                good += len(raw)
+        size = self.path.stat().st_size
+        if good < size:
+            log.warning("%s: cutting %d bytes of a partial last line (an interrupted run)", self.path, size - good)
+            self._file.truncate(good)
+        self._file.seek(0, os.SEEK_END)
+
+    def write(self, obj: dict) -> None:
+        self._file.write(json.dumps(obj, ensure_ascii=False) + "\n")
+        self.done[_line_key(obj)] = obj.get("source")
+
+    def sync(self) -> None:
+        self._file.flush()
+        os.fsync(self._file.fileno())
+
+    def close(self) -> None:
+        self.sync()
+        self._file.close()
+
+    def __enter__(self) -> "ResumableWriter":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+
+# --------------------------------------------------------------------------------------------
+# Tagging
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass
+class TagOptions:
+    records: bool = False  # add a case record (model + rule spans) to every line
+    entities: bool = True  # keep the entity list (with records, only if asked for)
+    include_text: bool = False  # copy the text into the line (for `nlp-judgments review`)
+    max_chars: int = 200_000  # longer texts become error lines; judgments run to tens of thousands
+    chunk_chars: int = 100_000  # characters read, tagged and written together
+    progress: bool = True
+
+
+@dataclass
+class TagStats:
+    docs: int = 0  # tagged in this run
+    errors: int = 0  # error lines written in this run
+    skipped: int = 0  # already in the output
+    chars: int = 0
+    entities: int = 0
+    seconds: float = 0.0
+    error_reasons: dict = field(default_factory=dict)
+
+    def to_dict(self) -> dict:
+        s = self.seconds or float("nan")
+        return {"docs": self.docs, "errors": self.errors, "skipped": self.skipped, "chars": self.chars,
+                "entities": self.entities, "seconds": round(self.seconds, 3),
+                "docs_per_second": round(self.docs / s, 2) if self.seconds else None,
+                "chars_per_second": round(self.chars / s) if self.seconds else None,
+                "error_reasons": dict(sorted(self.error_reasons.items(), key=lambda kv: -kv[1])[:10])}
+
+
+def _error_line(doc: InputDoc, reason: str) -> dict:
+    return {"id": doc.id, "source": doc.source, "error": reason}
+
+
+def _tag_chunk(tagger, docs: list[InputDoc], opts: TagOptions) -> list[dict]:
+    """Output lines for ``docs``, in order. A failure inside the model becomes the failing
+    document's error line (a chunk that fails is retried one document at a time to find it), and a
+    failure of the record builder that document's error line: one document, never the run."""
+    from nlp_judgments.legal.records import record_from_model_and_rules
+
+    try:
+        tagged = tagger.tag([d.text for d in docs])
+    except Exception as e:
+        if len(docs) > 1:
+            return [line for d in docs for line in _tag_chunk(tagger, [d], opts)]
+        log.debug("tagging failed for %s", docs[0].source, exc_info=True)
+        return [_error_line(docs[0], f"tagging failed: {type(e).__name__}: {e}"[:500])]
+    lines = []
+    for doc, entities in zip(docs, tagged):
+        line = {"id": doc.id, "source": doc.source, "chars": len(doc.text)}
+        if opts.entities or not opts.records:
+            line["entities"] = [e.to_dict() for e in entities]
+        if opts.records:
+            try:
+                line["record"] = record_from_model_and_rules(doc.text, entities)
+            except Exception as e:
+                log.debug("record failed for %s", doc.source, exc_info=True)
+                lines.append(_error_line(doc, f"building the record failed: {type(e).__name__}: {e}"[:500]))
+                continue
+        if opts.include_text:
+            line["text"] = doc.text
+        lines.append(line)
+    return lines
+
+
+def _chunks(docs: Iterable[InputDoc], chunk_chars: int) -> Iterator[list[InputDoc]]:
+    chunk, size = [], 0
+    for doc in docs:
+        chunk.append(doc)
+        size += len(doc.text or "")
+        if size >= chunk_chars:
+            yield chunk
+            chunk, size = [], 0
+    if chunk:
+        yield chunk
+
+
+def _reason_kind(reason: str) -> str:
+    """A reason with its specifics dropped, for counting: ``malformed JSON``, ``text has N characters``."""
+    return re.sub(r"\d+", "N", reason.split(":")[0].split(" (")[0])[:80]
+
+
+def tag_stream(make_tagger: Callable[[], object], docs: Iterable[InputDoc], write: Callable[[dict], None],
+               done: Container[str], opts: TagOptions, total: int | None = None,
+               on_chunk: Callable[[], None] | None = None) -> TagStats:
+    """Tag the ``docs`` whose key is not in ``done`` and ``write`` one line for each.
+
+    ``make_tagger`` is called once, when the first document needs the model, so a finished run
+    resumes without loading it.
+    """
+    from tqdm import tqdm
+
+    stats = TagStats()
+    tagger = None
+    t0 = time.perf_counter()
+    bar = tqdm(total=total, unit="doc", dynamic_ncols=True, disable=not opts.progress, file=sys.stderr)
+
+    def record(line: dict) -> None:
+        write(line)
+        if "error" in line:
+            stats.errors += 1
+            kind = _reason_kind(line["error"])
+            stats.error_reasons[kind] = stats.error_reasons.get(kind, 0) + 1
+        else:
+            stats.docs += 1
+            stats.chars += line["chars"]
+            stats.entities += len(line.get("entities", ()))
+
+    def todo() -> Iterator[InputDoc]:
+        for doc in docs:
+            if doc.key in done:
+                stats.skipped += 1
+                bar.update()
+                continue
+            reason = doc.error or check_text(doc.text, opts.max_chars)
+            if reason:
+                record(_error_line(doc, reason))
+                bar.update()
+                continue
+            yield doc
+
+    for chunk in _chunks(todo(), opts.chunk_chars):
+        tagger = tagger or make_tagger()
+        for line in _tag_chunk(tagger, chunk, opts):
+            record(line)
+        if on_chunk:
+            on_chunk()
+        bar.update(len(chunk))
+        bar.set_postfix_str(f"{stats.chars / (time.perf_counter() - t0):,.0f} chars/s, {stats.errors} errors", refresh=False)
+    bar.close()
+    stats.seconds = time.perf_counter() - t0
+    return stats
+
+
+# --------------------------------------------------------------------------------------------
+# Shards
+# --------------------------------------------------------------------------------------------
+
+
+def shard_from_env() -> tuple[int, int]:
+    """``(rank, world)`` as set by ``accelerate launch`` / ``torchrun``; ``(0, 1)`` otherwise."""
+    return int(os.environ.get("RANK", 0)), int(os.environ.get("WORLD_SIZE", 1))
+
+
+def _fingerprint(inputs: Sequence[str | Path], opts: TagOptions) -> str:
+    """What a shard's ``.done`` marker vouches for: the same inputs (paths, sizes, times), the same options."""
+    h = hashlib.sha256(json.dumps([opts.records, opts.entities, opts.include_text, opts.max_chars]).encode())
+    for item in inputs:
+        path = Path(item)
+        files = sorted(path.rglob("*.txt")) if path.is_dir() else [path]
+        for f in files:
+            st = f.stat()
+            h.update(f"{f}\0{st.st_size}\0{st.st_mtime_ns}\n".encode())
+    return h.hexdigest()
+
+
+def _merge_shards(output: Path, parts: list[Path]) -> None:
+    """Append every shard to ``output`` and remove the shards.
+
+    Safe to interrupt: a re-run merges again and skips the lines already in ``output``. An id
+    found in two shards (duplicated across the input) keeps its first line; the later document
+    gets an error line, as a duplicate within one shard does.
+    """
+    with ResumableWriter(output) as out:
+        for part in parts:
+            with part.open("rb") as f:
+                for raw in f:
+                    if not raw.endswith(b"\n"):
+                        break
+                    obj = json.loads(raw)
+                    key, source = _line_key(obj), obj.get("source")
+                    if key not in out.done:
+                        out.write(obj)
+                    elif out.done[key] != source and source not in out.done:
+                        out.write({"id": None, "source": source, "error": f"duplicate id {key!r} (first at {out.done[key]})"})
+    for part in parts:
+        part.unlink()
+        Path(f"{part}.done").unlink(missing_ok=True)
+
+
+def _read_keys(path: Path) -> dict[str, str]:
+    done = {}
+    if path.exists():
+        with path.open("rb") as f:
+            for raw in f:
+                if raw.endswith(b"\n"):
+                    obj = json.loads(raw)
+                    done[_line_key(obj)] = obj.get("source")
+    return done
+
+
+def tag_corpus(make_tagger: Callable[[], object], inputs: Sequence[str | Path], output: Path | None,
+               opts: TagOptions, shard: tuple[int, int] | None = None, poll_seconds: float = 1.0) -> TagStats:
+    """Tag every document of ``inputs`` into ``output`` (stdout when ``None``); see the module docstring.
+
+    ``shard`` is ``(rank, world)``; by default it comes from ``accelerate launch``'s environment.
+    Returns this process's statistics.
+    """
+    rank, world = shard or shard_from_env()
+    if not 0 <= rank < world:
+        raise ValueError(f"shard {rank}/{world}: the rank must be in [0, world)")
+    if world > 1 and (output is None or STDIN in map(str, inputs)):
+        raise ValueError("sharded tagging reads files, not stdin, and needs an output file (-o)")
+    total = count_documents(inputs)
+    if total is not None:
+        total = len(range(rank, total, world))
+    docs = iter_documents(inputs, (rank, world))
+
+    if output is None:
+        return tag_stream(make_tagger, docs, lambda o: print(json.dumps(o, ensure_ascii=False), flush=True),
+                          set(), opts, total)
+    output = Path(output)
+    if world == 1:
+        with ResumableWriter(output) as out:
+            if out.done:
+                log.info("%s: %d documents already written; resuming", output, len(out.done))
+            return tag_stream(make_tagger, docs, out.write, out.done, opts, total, on_chunk=out.sync)
+
+    part = output.with_name(f"{output.name}.shard-{rank}-of-{world}")
+    marker = Path(f"{part}.done")
+    fingerprint = _fingerprint(inputs, opts)
+    marker.unlink(missing_ok=True)
+    merged = _read_keys(output)  # a previous run merged some shards already
+    with ResumableWriter(part) as out:
+        stats = tag_stream(make_tagger, docs, out.write, merged.keys() | out.done.keys(), opts, total,
+                           on_chunk=out.sync)
+    marker.write_text(fingerprint)
+    if rank == 0:
+        parts = [output.with_name(f"{output.name}.shard-{r}-of-{world}") for r in range(world)]
+        log.info("rank 0: waiting for %d shards to finish", world)
+        while not all(Path(f"{p}.done").is_file() and Path(f"{p}.done").read_text() == fingerprint for p in parts):
+            time.sleep(poll_seconds)
+        _merge_shards(output, parts)
+        log.info("merged %d shards into %s", world, output)
+    return stats

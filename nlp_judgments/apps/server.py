@@ -1,0 +1,452 @@
+"""The HTTP server: a trained tagger behind FastAPI, with concurrent requests micro-batched onto the model.
+
+``create_app(tagger, settings)`` builds the app (testable in-process, no network); ``serve(model_dir)``
+loads a model folder and runs the app under uvicorn, on 127.0.0.1 unless told otherwise.
+
+Endpoints (JSON in and out; ``/docs`` and ``/openapi.json`` describe them):
+
+- ``POST /v1/tag``: ``{"texts": [...]}`` or ``{"text": "..."}`` → ``{"results": [{"entities": [...]}]}``,
+  one result per text, entities as :meth:`Entity.to_dict` (character offsets into the text sent);
+- ``POST /v1/records``: the same, each result also carrying the case record built from the model's
+  entities and the rule spans (:func:`~nlp_judgments.legal.records.record_from_model_and_rules`);
+- ``GET /healthz``: status, the model's labels and window size, the limits, batching counters.
+
+Micro-batching: requests put their texts on a queue; one worker takes the first waiting request,
+gathers more for up to ``max_batch_wait_ms`` or until it holds ``batch_size`` texts, and calls
+``tagger.tag`` once on all of them in a dedicated thread. One thread means the model is never entered
+twice at once, while the event loop keeps accepting (and queueing) requests during a model call. A
+request is never split across model calls, so a batch may exceed ``batch_size`` by part of one request.
+
+Limits (:class:`ServerSettings`): request body → 413, counted from Content-Length and again while the
+body streams in (a chunked or mislabelled body is cut off too); characters per text → 413; texts per
+request → 422; time per request, queueing included → 504. Malformed JSON or wrong types → 422 with
+FastAPI's validation errors. Every error body is ``{"detail": ...}``.
+
+Left out: authentication, TLS, rate limiting and a bound on the queue (put a reverse proxy in front);
+several models per process. To scale out, run more processes, each with its own copy of the model.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import asynccontextmanager, suppress
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Literal, Sequence
+
+from fastapi import FastAPI, HTTPException
+from fastapi.exceptions import RequestValidationError
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+from starlette.responses import HTMLResponse, JSONResponse
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from nlp_judgments import __version__
+from nlp_judgments.legal.records import record_from_model_and_rules
+from nlp_judgments.tagging.tagger import Entity, Tagger
+
+
+@dataclass(frozen=True)
+class ServerSettings:
+    """What the server accepts and how it batches; ``nlp-judgments serve --help`` shows the same defaults."""
+
+    # Most texts per model call. `serve` also makes it the tagger's windows per forward pass, so a
+    # batch of short texts is one forward pass.
+    batch_size: int = 16
+    max_batch_wait_ms: float = 5.0  # how long a request may wait for others to share its model call, in ms
+    max_body_bytes: int = 1 << 20  # request body, in bytes (1 MiB)
+    max_chars: int = 200_000  # characters per text
+    max_texts: int = 64  # texts per request
+    timeout_s: float = 30.0  # per request, from its parsed body to the answer (queue, model, records), in seconds
+
+    def __post_init__(self):
+        for name in ("batch_size", "max_body_bytes", "max_chars", "max_texts"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"{name} must be at least 1, got {getattr(self, name)}")
+        if self.max_batch_wait_ms < 0:
+            raise ValueError(f"max_batch_wait_ms must be 0 or more, got {self.max_batch_wait_ms}")
+        if self.timeout_s <= 0:
+            raise ValueError(f"timeout_s must be positive, got {self.timeout_s}")
+
+
+# ---- request and response bodies (they make /openapi.json) ----
+
+
+class TagRequest(BaseModel):
+    """Either ``texts`` or ``text``; the response has one result per text, in order."""
+
+    model_config = ConfigDict(
+        extra="forbid", json_schema_extra={"examples": [{"texts": ["被告人张某犯盗窃罪，判处有期徒刑六个月。"]}]}
+    )
+
+    texts: list[str] | None = Field(None, description="judgment texts; an empty string gives no entities")
+    text: str | None = Field(None, description='one judgment text: the same as "texts": [text]')
+
+    @model_validator(mode="after")
+    def _exactly_one(self) -> "TagRequest":
+        if (self.texts is None) == (self.text is None):
+            raise ValueError('give exactly one of "texts" (a list of strings) or "text" (a string)')
+        return self
+
+    def all_texts(self) -> list[str]:
+        return self.texts if self.texts is not None else [self.text]
+
+
+class EntityOut(BaseModel):
+    start: int = Field(description="offset of the first character in the text sent")
+    end: int = Field(description="offset after the last character (end-exclusive)")
+    label: str
+    text: str = Field(description="text[start:end]")
+    score: float = Field(description="mean probability of the predicted tags over the entity's tokens")
+
+
+class TagResult(BaseModel):
+    entities: list[EntityOut] = Field(description="sorted by start offset")
+
+
+class TagResponse(BaseModel):
+    results: list[TagResult] = Field(description="one per text, in request order")
+
+
+class RecordResult(TagResult):
+    record: dict[str, Any] = Field(description="the case record; its JSON Schema ships as "
+                                               "nlp_judgments/resources/record.schema.json")
+
+
+class RecordsResponse(BaseModel):
+    results: list[RecordResult] = Field(description="one per text, in request order")
+
+
+class ModelInfo(BaseModel):
+    dir: str | None = Field(description="the model folder, when the server loaded it from one")
+    labels: list[str]
+    head: str
+    max_length: int = Field(description="tokens per window; longer texts are tagged in overlapping windows")
+
+
+class BatchStats(BaseModel):
+    """Counters since start-up: how many requests shared each model call."""
+
+    batches: int = 0
+    requests: int = 0
+    texts: int = 0
+    largest_batch_requests: int = 0
+    largest_batch_texts: int = 0
+
+    def add(self, requests: int, texts: int) -> None:
+        self.batches += 1
+        self.requests += requests
+        self.texts += texts
+        self.largest_batch_requests = max(self.largest_batch_requests, requests)
+        self.largest_batch_texts = max(self.largest_batch_texts, texts)
+
+
+class Health(BaseModel):
+    status: Literal["ok"]
+    model: ModelInfo
+    limits: dict[str, int | float]
+    batching: BatchStats
+
+
+class ErrorOut(BaseModel):
+    detail: str
+
+
+_ERRORS = {
+    413: {"model": ErrorOut, "description": "request body or a text too large"},
+    504: {"model": ErrorOut, "description": "no answer within the request timeout"},
+}
+
+
+# ---- micro-batching ----
+
+
+@dataclass
+class _Job:
+    texts: list[str]
+    future: asyncio.Future = field(repr=False)
+
+
+class Batcher:
+    """Calls ``tag`` on the texts of concurrent requests together, one call at a time, in one thread.
+
+    ``start()`` and ``stop()`` run inside the event loop (the app's lifespan does it).
+    """
+
+    def __init__(self, tag: Callable[[list[str]], list], batch_size: int, max_wait_s: float):
+        self._tag = tag
+        self.batch_size = batch_size
+        self.max_wait_s = max_wait_s
+        self.stats = BatchStats()
+        self._queue: asyncio.Queue[_Job] | None = None
+        self._worker: asyncio.Task | None = None
+        self._thread: ThreadPoolExecutor | None = None
+
+    async def start(self) -> None:
+        self._queue = asyncio.Queue()
+        self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="tagger")
+        self._worker = asyncio.create_task(self._run())
+
+    async def stop(self) -> None:
+        self._worker.cancel()
+        with suppress(asyncio.CancelledError):
+            await self._worker
+        self._thread.shutdown(wait=False, cancel_futures=True)  # a model call under way finishes on its own
+        self._queue = None
+
+    async def tag(self, texts: list[str]) -> list:
+        """``tag(texts)``, run in a shared model call; cancelling the wait drops the texts if not yet run."""
+        if self._queue is None:
+            raise RuntimeError("the batcher is not running: serve the app with its lifespan "
+                               "(uvicorn does; in tests, use TestClient as a context manager)")
+        job = _Job(texts, asyncio.get_running_loop().create_future())
+        self._queue.put_nowait(job)
+        return await job.future
+
+    async def _run(self) -> None:
+        loop = asyncio.get_running_loop()
+        while True:
+            jobs = [j for j in await self._next_batch() if not j.future.done()]  # done: timed out while queued
+            if not jobs:
+                continue
+            texts = [t for j in jobs for t in j.texts]
+            try:
+                results = await loop.run_in_executor(self._thread, self._tag, texts)
+            except Exception as e:  # the requests fail; the server goes on
+                for j in jobs:
+                    if not j.future.done():
+                        j.future.set_exception(e)
+                continue
+            self.stats.add(len(jobs), len(texts))
+            at = 0
+            for j in jobs:
+                if not j.future.done():
+                    j.future.set_result(results[at : at + len(j.texts)])
+                at += len(j.texts)
+
+    async def _next_batch(self) -> list[_Job]:
+        """The first waiting request, then any others already queued or arriving within the wait."""
+        loop = asyncio.get_running_loop()
+        jobs = [await self._queue.get()]
+        size = len(jobs[0].texts)
+        deadline = loop.time() + self.max_wait_s
+        while size < self.batch_size:
+            try:
+                job = self._queue.get_nowait()
+            except asyncio.QueueEmpty:
+                if (left := deadline - loop.time()) <= 0:
+                    break
+                try:
+                    job = await asyncio.wait_for(self._queue.get(), left)
+                except asyncio.TimeoutError:
+                    break
+            jobs.append(job)
+            size += len(job.texts)
+        return jobs
+
+
+# ---- the body limit ----
+
+
+class BodyLimit:
+    """ASGI middleware: answer 413 to a request body over ``max_bytes``, declared or streamed.
+
+    The body is read here, counting, and handed on whole; FastAPI would hold it in memory anyway.
+    """
+
+    def __init__(self, app: ASGIApp, max_bytes: int):
+        self.app = app
+        self.max_bytes = max_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        declared = dict(scope["headers"]).get(b"content-length", b"0")
+        if not declared.isdigit():
+            await JSONResponse({"detail": "invalid Content-Length"}, 400)(scope, receive, send)
+            return
+        if int(declared) > self.max_bytes:
+            await self._too_large(scope, receive, send)
+            return
+        chunks, size = [], 0
+        while True:
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                return
+            chunks.append(message.get("body", b""))
+            size += len(chunks[-1])
+            if size > self.max_bytes:
+                await self._too_large(scope, receive, send)
+                return
+            if not message.get("more_body", False):
+                break
+
+        body: Message | None = {"type": "http.request", "body": b"".join(chunks), "more_body": False}
+
+        async def replay() -> Message:
+            nonlocal body
+            if body is None:
+                return await receive()  # after the body: only the disconnect is left to hear
+            message, body = body, None
+            return message
+
+        await self.app(scope, replay, send)
+
+    async def _too_large(self, scope: Scope, receive: Receive, send: Send) -> None:
+        response = JSONResponse({"detail": f"request body is larger than {self.max_bytes} bytes"}, 413)
+        await response(scope, receive, send)
+
+
+# ---- the app ----
+
+
+def _records(texts: Sequence[str], entities: Sequence[list[Entity]]) -> list[dict]:
+    return [
+        {"entities": [e.to_dict() for e in ents], "record": record_from_model_and_rules(text, ents)}
+        for text, ents in zip(texts, entities)
+    ]
+
+
+_REVIEW_FORM = """<!doctype html>
+<html lang="zh"><head><meta charset="utf-8"><title>nlp-judgments review</title>
+<style>
+body { margin: 0; font: 14px/1.5 system-ui, "Noto Sans CJK SC", "WenQuanYi Micro Hei", sans-serif; color: #222; }
+header { display: flex; gap: 12px; align-items: flex-start; padding: 12px; border-bottom: 1px solid #ddd; background: #fafafa; }
+textarea { flex: 1; height: 110px; font: inherit; padding: 6px; }
+button { padding: 8px 18px; font: inherit; cursor: pointer; }
+#status { color: #a00; padding: 0 12px; }
+iframe { border: 0; width: 100%; height: calc(100vh - 150px); }
+</style></head><body>
+<header><textarea id="text" placeholder="粘贴一份判决书全文 / paste a judgment"></textarea>
+<button id="go">Tag</button></header>
+<div id="status"></div>
+<iframe id="out" title="review"></iframe>
+<script>
+document.getElementById("go").onclick = async () => {
+  const status = document.getElementById("status");
+  status.textContent = "";
+  const response = await fetch("/v1/review", {method: "POST", headers: {"content-type": "application/json"},
+                                             body: JSON.stringify({text: document.getElementById("text").value})});
+  if (!response.ok) {
+    const body = await response.json().catch(() => ({}));
+    status.textContent = response.status + ": " + JSON.stringify(body.detail ?? body);
+    return;
+  }
+  document.getElementById("out").srcdoc = await response.text();
+};
+</script></body></html>
+"""
+
+
+def create_app(tagger: Tagger, settings: ServerSettings | None = None, model_dir: str | Path | None = None) -> FastAPI:
+    """The app serving ``tagger`` (anything with ``.tag(texts)`` and ``.meta``) under ``settings``."""
+    settings = settings or ServerSettings()
+    batcher = Batcher(tagger.tag, settings.batch_size, settings.max_batch_wait_ms / 1000)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI):
+        await batcher.start()
+        try:
+            yield
+        finally:
+            await batcher.stop()
+
+    app = FastAPI(title="nlp-judgments", version=__version__, lifespan=lifespan,
+                  description="Entities and case records from Chinese criminal judgments.")
+    app.state.batcher = batcher
+    app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
+
+    @app.exception_handler(Exception)
+    async def internal_error(request, exc: Exception) -> JSONResponse:  # the traceback goes to the log only
+        return JSONResponse({"detail": "internal error; the server log has the details"}, 500)
+
+    def checked(body: TagRequest) -> list[str]:
+        texts = body.all_texts()
+        if len(texts) > settings.max_texts:
+            raise RequestValidationError([{
+                "type": "too_long", "loc": ("body", "texts"), "input": None,
+                "msg": f"at most {settings.max_texts} texts per request, got {len(texts)}",
+            }])
+        for i, text in enumerate(texts):
+            if len(text) > settings.max_chars:
+                raise HTTPException(413, f"text {i} has {len(text)} characters; the limit is {settings.max_chars}")
+        return texts
+
+    async def within_timeout(work):
+        try:
+            return await asyncio.wait_for(work, settings.timeout_s)
+        except asyncio.TimeoutError:
+            raise HTTPException(504, f"no answer within {settings.timeout_s:g} s; the server is busy "
+                                     "or the texts are long") from None
+
+    @app.post("/v1/tag", response_model=TagResponse, responses=_ERRORS)
+    async def tag_texts(body: TagRequest) -> dict:
+        """Entities in each text."""
+        entities = await within_timeout(batcher.tag(checked(body)))
+        return {"results": [{"entities": [e.to_dict() for e in ents]} for ents in entities]}
+
+    @app.post("/v1/records", response_model=RecordsResponse, responses=_ERRORS)
+    async def build_records(body: TagRequest) -> dict:
+        """The model's entities in each text, and its case record, built from those entities combined
+        with the rule spans (a rule span wins where the two overlap)."""
+        texts = checked(body)
+
+        async def work() -> list[dict]:
+            entities = await batcher.tag(texts)
+            return await asyncio.to_thread(_records, texts, entities)  # pure Python: keep it off the event loop
+
+        return {"results": await within_timeout(work())}
+
+    @app.post("/v1/review", response_class=HTMLResponse, responses=_ERRORS)
+    async def review_page(body: TagRequest) -> HTMLResponse:
+        """The review page (as ``nlp-judgments review`` writes it) for the given texts: entities
+        highlighted by label, the case record beside the text, each field linked to its evidence."""
+        from nlp_judgments.apps.review import render_review
+
+        texts = checked(body)
+
+        async def work() -> str:
+            entities = await batcher.tag(texts)
+            results = await asyncio.to_thread(_records, texts, entities)
+            lines = [{"id": f"text-{i + 1}", "text": text, **result} for i, (text, result) in enumerate(zip(texts, results))]
+            return await asyncio.to_thread(render_review, lines, "nlp-judgments review")
+
+        return HTMLResponse(await within_timeout(work()))
+
+    @app.get("/review", response_class=HTMLResponse, include_in_schema=False)
+    async def review_form() -> HTMLResponse:
+        """Paste a judgment, see what the model and the rules made of it."""
+        return HTMLResponse(_REVIEW_FORM)
+
+    @app.get("/healthz", response_model=Health)
+    async def healthz() -> dict:
+        """Liveness, what model is served, the limits, and how requests have been batched."""
+        meta = tagger.meta
+        return {
+            "status": "ok",
+            "model": {"dir": None if model_dir is None else str(model_dir), "labels": meta.labels,
+                      "head": meta.head, "max_length": meta.max_length},
+            "limits": asdict(settings),
+            "batching": batcher.stats,
+        }
+
+    return app
+
+
+def serve(
+    model_dir: str | Path,
+    host: str = "127.0.0.1",
+    port: int = 8000,
+    settings: ServerSettings | None = None,
+    threads: int | None = None,
+    device: str | None = None,
+    log_level: str = "info",
+    backend: str = "auto",
+) -> None:
+    """Load the model folder and serve it until interrupted (Ctrl-C finishes the requests under way)."""
+    import uvicorn
+
+    settings = settings or ServerSettings()
+    tagger = Tagger.load(model_dir, device=device, batch_size=settings.batch_size, num_threads=threads, backend=backend)
+    uvicorn.run(create_app(tagger, settings, model_dir), host=host, port=port, log_level=log_level)

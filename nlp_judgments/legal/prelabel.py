@@ -1,0 +1,367 @@
+"""Rule pre-labeller: raw judgments in, span JSONL with the project's labels out, precision first.
+
+It is the baseline a trained tagger must beat and the way to bootstrap training data for labels
+no public data set has. Each label has one finder that proposes spans only where the pattern is
+unambiguous; every proposal is checked by the matching normaliser (a money span must parse as
+money, a charge must map to a statutory charge), and overlaps are settled by a fixed priority.
+
+Labels: CASE_NO, LAW, COURT, PROCURATORATE, PENALTY, CHARGE, DATE, AMOUNT, APP, DEFENDANT.
+Left out on purpose: PERSON, ORG and LOCATION (names and places need a model), bare article
+lists with no law name, and amounts or dates whose only cue is context.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import sys
+import time
+from collections import Counter
+from pathlib import Path
+from typing import Iterable, Iterator
+
+from nlp_judgments.legal import lexicons
+from nlp_judgments.legal.normalize import amount_to_yuan, canonical_charge, parse_date, penalty_to_months
+from nlp_judgments.apps.corpus import iter_documents
+from nlp_judgments.spans import Document, Span
+
+_CJK = r"\u4e00-\u9fff"
+
+# When two proposals overlap, the earlier label in this order wins (then the longer span).
+# Institutions and numbers are the most certain; a fine's amount belongs to its PENALTY.
+PRIORITY = ("CASE_NO", "LAW", "COURT", "PROCURATORATE", "PENALTY", "CHARGE", "DATE", "AMOUNT", "APP", "DEFENDANT")
+
+# --- institutions ------------------------------------------------------------------------------
+
+_SUFFIX_CHARS = set("省市县区旗盟")  # not 州: 杭州市, 郑州市
+# Characters that end a place name when reading leftwards from an institution's tail.
+_STOP_CHARS = set("向由被在于至及和与、，。；：:,.;（）()“”\"‘’ \n\t\u3000以将对的据关院向称人诉即系从自到")
+
+
+def _institution_start(text: str, pos: int) -> int | None:
+    """Read administrative units leftwards from ``pos``; return where the name starts, or None."""
+    start = pos
+    units = 0
+    while True:
+        province = next((p for p in lexicons.PROVINCES if text.endswith(p, 0, start)), None)
+        if province:
+            return start - len(province)
+        suffix = next((s for s in lexicons.ADMIN_SUFFIXES if text.endswith(s, 0, start)), None)
+        if suffix is None:
+            break
+        i = start - len(suffix)
+        j = i
+        # The name part: CJK, not an admin suffix char, not a stop char, at most 6 chars (12 for the
+        # zones that carry long names: 郑州航空港经济综合实验区, 苏州工业园区).
+        longest = 12 if len(suffix) > 1 and suffix.endswith("区") else 6
+        while j > 0 and i - j < longest and re.match(f"[{_CJK}]", text[j - 1]) and text[j - 1] not in _SUFFIX_CHARS \
+                and text[j - 1] not in _STOP_CHARS:
+            j -= 1
+        if i - j < 1 or (i - j == 1 and units == 0 and suffix in ("区", "市")):
+            break
+        start = j
+        units += 1
+    return start if units else None
+
+
+_SPECIAL_COURTS = ("铁路运输", "海事", "知识产权", "互联网", "金融", "林区", "农垦")
+
+
+def _find_institutions(text: str, tail: re.Pattern, label: str) -> Iterator[Span]:
+    for m in tail.finditer(text):
+        if text.startswith("最高", m.start() - 2) and m.group(0) in ("人民法院", "人民检察院"):
+            yield Span(m.start() - 2, m.end(), label)
+            continue
+        start = _institution_start(text, m.start())
+        if start is None and m.group(0).startswith(_SPECIAL_COURTS):
+            # Special courts carry a bare city name: 锦州铁路运输法院, 上海海事法院.
+            before = text[max(0, m.start() - 4) : m.start()]
+            for n in range(len(before), 1, -1):
+                if re.fullmatch(f"[{_CJK}]+", before[-n:]) and not set(before[-n:]) & _STOP_CHARS:
+                    start = m.start() - n
+                    break
+        if start is not None and m.end() - start <= 40:
+            yield Span(start, m.end(), label)
+
+
+# --- case numbers and laws ---------------------------------------------------------------------
+
+_BRACKET_NO = re.compile(r"[（(〔［\[【﹝]\s*(?:19|20)\d{2}\s*[）)〕］\]】﹞]\s*第?[A-Za-z]?\d+号")
+
+
+def _find_case_numbers(text: str) -> Iterator[Span]:
+    for m in lexicons.CASE_NO_COURT.finditer(text):
+        yield Span(m.start(), m.end(), "CASE_NO")
+    for m in _BRACKET_NO.finditer(text):
+        # A procuratorate number: the issuer (沪闵检诉刑诉) sits just left of the bracket.
+        j = m.start()
+        while j > 0 and m.start() - j < 14 and re.match(f"[{_CJK}]", text[j - 1]) and text[j - 1] not in "以的于在及和、":
+            j -= 1
+        issuer = text[j : m.start()]
+        if "检" in issuer and not issuer.endswith("检察院") and len(issuer) >= 2:
+            yield Span(j, m.end(), "CASE_NO")
+
+
+_LAW_BARE = re.compile(r"(?:中华人民共和国)?(?:刑法|刑事诉讼法)(?=第)")
+_LAW_SEP = re.compile(r"[、，,]|及|和|以及")
+
+
+def _find_laws(text: str) -> Iterator[Span]:
+    starts = [(m.start(), m.end()) for m in lexicons.LAW_NAME.finditer(text)]
+    starts += [(m.start(), m.end()) for m in _LAW_BARE.finditer(text)
+               if not (m.start() > 0 and text[m.start() - 1] == "《")]
+    for s, e in starts:
+        end = e
+        m = lexicons.LAW_ARTICLE.match(text, end)
+        if m:
+            end = m.end()
+            while True:
+                sep = _LAW_SEP.match(text, end)
+                if not sep:
+                    break
+                nxt = lexicons.LAW_ARTICLE.match(text, sep.end()) or lexicons.LAW_ARTICLE_CONT.match(text, sep.end())
+                if not nxt or nxt.end() == sep.end():
+                    break
+                end = nxt.end()
+        elif text[s] != "《":
+            continue
+        yield Span(s, end, "LAW")
+
+
+# --- penalties, charges, money, dates ----------------------------------------------------------
+
+_CN = "0-9一二两三四五六七八九十零"
+_TERM = rf"(?:[{_CN}]+年)?零?(?:[{_CN}]+个?月)?(?:[{_CN}]+日)?"
+_MONEY = r"(?:人民币|¥|￥)?[0-9０-９.,，一二两三四五六七八九十百千万亿零〇壹贰叁肆伍陆柒捌玖拾佰仟]+(?:余|多)?(?:万|亿)?(?:余|多)?元"
+_PENALTY_RE = re.compile(
+    rf"死刑[，,]?缓期[一二两]年执行"
+    rf"|(?<=判处)死刑(?=[，。；,](?!可))"
+    rf"|无期徒刑"
+    rf"|(?:有期徒刑|拘役|管制|缓刑)(?=[{_CN}])" + _TERM + r"(?!以下|以上|以内)"
+    rf"|剥夺政治权利(?:终身|(?=[{_CN}])" + _TERM + r")"
+    rf"|罚金{_MONEY}"
+    rf"|没收个人全部财产|没收(?:个人)?财产{_MONEY}"
+)
+
+_AMOUNT_RE = re.compile(
+    r"(?:人民币|¥|￥)?"
+    r"[0-9０-９][0-9０-９.,，]*(?:余|多)?(?:万|亿)?(?:余|多)?(?:元)?(?:至|到|-)[0-9０-９][0-9０-９.,，]*(?:余|多)?(?:万|亿)?(?:余|多)?元(?:人民币)?(?:左右)?"
+    r"|(?:人民币|¥|￥)?[0-9０-９][0-9０-９.,，]*(?:余|多)?(?:万|亿)?(?:余|多)?元(?:人民币)?(?:左右)?"
+    r"|人民币[一二两三四五六七八九十百千万亿零壹贰叁肆伍陆柒捌玖拾佰仟]+(?:余|多)?元(?:左右)?"
+    r"|(?<![一二两三四五六七八九十百千万亿零])[一二两三四五六七八九十][一二两三四五六七八九十百千万亿零]*(?:余|多)?万元"
+    r"|[¥￥][0-9][0-9.,]*"
+)
+
+_D = "0-9０-９〇○零ＯOΟ一二三四五六七八九十"  # Latin O and Greek Ο stand in for 〇 in some judgments
+_POD = r"(?:凌晨|清晨|早晨|早上|上午|中午|午后|下午|傍晚|晚上|晚间|夜间|深夜|上半夜|下半夜|半夜|晚|夜)"
+_CLOCK = rf"(?:[{_D}]{{1,3}}(?:时|点)(?:[{_D}]{{1,3}}分|半)?)"
+_POINT = (
+    rf"(?:[{_D}]{{4}}年(?:[{_D}]{{1,2}}月(?:份)?(?:上旬|中旬|下旬|初|底)?(?:[{_D}]{{1,3}}日)?)?"
+    rf"|(?:同年|次年)[{_D}]{{1,2}}月(?:[{_D}]{{1,3}}日)?|同月[{_D}]{{1,3}}日|次日|翌日"
+    rf"|(?:当日|当天|同日|次日|翌日)(?={_POD}|{_CLOCK})|当晚|当夜"
+    rf"|(?<![{_D}日年月])(?=[0-9]{{1,2}}时(?:[0-9]{{1,2}}分)?(?:许|左右))"
+    rf"|(?<![{_D}年])[0-9０-９]{{1,2}}月[0-9０-９]{{1,2}}日)"
+    rf"(?:左右)?(?:的一天|某日)?{_POD}?{_CLOCK}?(?:许|左右)?"
+)
+_DATE_RE = re.compile(rf"{_POINT}(?:(?:至|到)(?:{_POINT}|[{_D}]{{1,2}}月(?:[{_D}]{{1,3}}日)?|[{_D}]{{1,3}}日))?(?:期间|间)?")
+
+
+def _find_penalties(text: str) -> Iterator[Span]:
+    for m in _PENALTY_RE.finditer(text):
+        if penalty_to_months(m.group(0)) is not None:
+            yield Span(m.start(), m.end(), "PENALTY")
+
+
+def _find_charges(text: str) -> Iterator[Span]:
+    for m in re.finditer("罪", text):
+        end = m.end()
+        best = None
+        j = m.start()
+        while j > 0 and end - j < 40:
+            ch = text[j - 1]
+            if not (re.match(f"[{_CJK}、（）()]", ch)):
+                break
+            j -= 1
+            cand = text[j:end]
+            if cand.startswith(("犯", "构成", "涉嫌", "以", "、")):
+                continue
+            if canonical_charge(cand) is not None:
+                best = j
+        if best is not None:
+            yield Span(best, end, "CHARGE")
+
+
+def _find_amounts(text: str) -> Iterator[Span]:
+    for m in _AMOUNT_RE.finditer(text):
+        s, e = m.start(), m.end()
+        piece = text[s:e].rstrip(",，.")
+        e = s + len(piece)
+        if amount_to_yuan(piece) is not None:
+            yield Span(s, e, "AMOUNT")
+
+
+def _find_dates(text: str) -> Iterator[Span]:
+    for m in _DATE_RE.finditer(text):
+        piece = m.group(0)
+        if not piece or piece in ("次日", "翌日") and not text.startswith(("凌晨", "上午", "下午", "晚", "被", "中午"), m.end()):
+            continue
+        # Relative dates cannot be checked without context; absolute ones must parse.
+        if piece[0].isdigit() or piece[0] in "０１２３４５６７８９〇○一二":
+            if parse_date(piece, reference=2000) is None:
+                continue
+        yield Span(m.start(), m.end(), "DATE")
+
+
+# --- apps and defendants -----------------------------------------------------------------------
+
+_APP_CONTEXT = ("App", "APP", "app", "软件", "平台", "账号", "帐号", "账户", "客户端", "网", "群", "小程序", "直播", "店铺", "商城")
+
+
+def _app_regex() -> re.Pattern:
+    surfaces = sorted(lexicons.app_index(), key=len, reverse=True)
+    return re.compile("|".join(re.escape(s) for s in surfaces))
+
+
+_APP_RE: re.Pattern | None = None
+
+
+def _find_apps(text: str) -> Iterator[Span]:
+    global _APP_RE  # compiled once, lazily: the lexicon is data, not configuration
+    if _APP_RE is None:
+        _APP_RE = _app_regex()
+    index = lexicons.app_index()
+    for m in _APP_RE.finditer(text):
+        surface = m.group(0)
+        s, e = m.start(), m.end()
+        if surface.isascii():
+            # ASCII names must not be glued to other ASCII letters or digits (QQ in QQQ, 360 in 3600).
+            if (s > 0 and text[s - 1].isascii() and text[s - 1].isalnum()) or (e < len(text) and text[e].isascii() and text[e].isalnum()):
+                continue
+        _, ambiguous = index[surface]
+        if ambiguous and not text.startswith(_APP_CONTEXT, e):
+            continue
+        yield Span(s, e, "APP")
+
+
+_NAME = rf"[{_CJK}0-9×ＸX*＊]{{1,5}}?"
+_DEFENDANT_HEAD = re.compile(
+    rf"(?:被告人|上诉人（原审被告人）|上诉人\(原审被告人\)|原审被告人|罪犯)[：:]?(?:自报)?(?P<name>{_NAME})"
+    rf"(?=[，,（(](?:男|女|曾用名|化名|绰号|又名|别名|自报|自称|汉族|\d|[一二]〇|[12][0-9]{{3}}年))"
+)
+_NAME_BAD = ("某某某某", "男", "女", "辩护人", "供述", "律师", "系", "在", "于")
+# Never inside a name: 被告人张某的供述，2015年… looks like a header to the pattern above.
+_NAME_BAD_PARTS = ("的", "供述", "辩解", "陈述", "证言")
+
+
+# Without a header (a single sentence), take the name straight after 被告人: a masked name
+# (黄某某, 陈某甲, 张3) or two or three characters followed by a word that ends a name.
+_DEFENDANT_INLINE = re.compile(
+    rf"(?:被告人|上诉人)(?P<name>[{_CJK}](?:某[某甲乙丙丁戊]?|[0-9]{{1,2}})|[{_CJK}]{{2,3}}?)"
+    rf"(?=[，,、。；（(的在于将因及和与系到被伙窃趁先持用驾以向对从等供辩称明无犯])"
+)
+_NOT_NAME_START = set("的对在及均亦到家等所供具系将已与和其认自能无辩未虽先后当如同各一二三四五六七八九十某因为是称应可不提没故多伙主")
+
+
+# Characters that occur in legal words after 被告人 (犯罪, 缓刑, 酌情, 实施) but rarely in names.
+_NOT_NAME_CHARS = set("罪刑罚法情求施过始则酒予次期审判诉讼供述称认犯窃骗盗抢夺伤害赃款物证据行为案")
+_MASKED = re.compile(rf"[{_CJK}](?:某[某甲乙丙丁戊]?|[0-9]{{1,2}})")
+
+
+def _find_defendants(text: str) -> Iterator[Span]:
+    names = set()
+    for m in _DEFENDANT_HEAD.finditer(text):
+        name = m.group("name")
+        if any(b == name or name.startswith(b) for b in _NAME_BAD) or any(p in name for p in _NAME_BAD_PARTS):
+            continue
+        names.add(name)
+    if not names:
+        # No party header (a single sentence): fall back to the name right after 被告人,
+        # trusting masked names (黄某某) and only word-free two- or three-character names.
+        for m in _DEFENDANT_INLINE.finditer(text):
+            name = m.group("name")
+            if name[0] in _NOT_NAME_START:
+                continue
+            if _MASKED.fullmatch(name) or not (set(name) & _NOT_NAME_CHARS) and "某" not in name:
+                names.add(name)
+    for name in sorted(names, key=len, reverse=True):
+        for m in re.finditer(re.escape(name), text):
+            s, e = m.start(), m.end()
+            nxt = text[e : e + 1]
+            # 李某 must not match inside 李某某 or 李某甲; 张3 not inside 张31.
+            if nxt and (nxt in "某甲乙丙丁戊" or nxt.isdigit()):
+                continue
+            yield Span(s, e, "DEFENDANT")
+
+
+_FINDERS = (
+    _find_case_numbers, _find_laws,
+    lambda t: _find_institutions(t, lexicons.COURT_TAIL, "COURT"),
+    lambda t: _find_institutions(t, lexicons.PROCURATORATE_TAIL, "PROCURATORATE"),
+    _find_penalties, _find_charges, _find_dates, _find_amounts, _find_apps, _find_defendants,
+)
+
+
+def _resolve(proposals: Iterable[Span]) -> list[Span]:
+    """Keep non-overlapping spans: higher-priority label first, then the longer span."""
+    rank = {label: i for i, label in enumerate(PRIORITY)}
+    chosen: list[Span] = []
+    occupied: list[tuple[int, int]] = []
+    for span in sorted(set(proposals), key=lambda s: (rank[s.label], -(s.end - s.start), s.start)):
+        if any(span.start < e and s < span.end for s, e in occupied):
+            continue
+        chosen.append(span)
+        occupied.append((span.start, span.end))
+    return sorted(chosen)
+
+
+def prelabel_text(text: str) -> list[Span]:
+    """Propose entity spans for one judgment, sorted by position.
+
+    >>> t = "上海市长宁区人民法院 （2019）沪0105刑初731号 被告人安某，男。被告人安某犯盗窃罪，判处有期徒刑六个月。"
+    >>> [(t[s.start:s.end], s.label) for s in prelabel_text(t)][:3]
+    [('上海市长宁区人民法院', 'COURT'), ('（2019）沪0105刑初731号', 'CASE_NO'), ('安某', 'DEFENDANT')]
+    """
+    proposals: list[Span] = []
+    for finder in _FINDERS:
+        proposals.extend(finder(text))
+    return _resolve(proposals)
+
+
+# --- files -------------------------------------------------------------------------------------
+
+def prelabel_files(inputs: list[Path], output: Path, progress: bool = True) -> dict:
+    """Pre-label every document in ``inputs`` and write span JSONL to ``output``; return statistics.
+
+    Inputs are JSONL files with ``id`` and ``text`` or folders of ``.txt`` files (the id is the
+    file's relative path without suffix). A document that fails becomes an error line
+    ``{"id", "error"}`` in the output and the run goes on. Statistics: ``docs``, ``chars``,
+    ``spans`` (per label), ``errors``, ``seconds``, ``docs_per_second``, ``chars_per_second``.
+    """
+    output = Path(output)
+    output.parent.mkdir(parents=True, exist_ok=True)
+    stats: dict = {"docs": 0, "chars": 0, "spans": Counter(), "errors": 0}
+    t0 = time.perf_counter()
+    with output.open("w", encoding="utf-8") as out:
+        for item in iter_documents(list(inputs)):
+            doc_id, text, error = item.id, item.text, item.error
+            if error is None:
+                try:
+                    doc = Document(doc_id, text, prelabel_text(text))
+                except Exception as e:  # one odd document must not stop a corpus run
+                    error = f"{type(e).__name__}: {e}"
+            if error is not None:
+                stats["errors"] += 1
+                out.write(json.dumps({"id": doc_id, "source": item.source, "error": error}, ensure_ascii=False) + "\n")
+                continue
+            stats["docs"] += 1
+            stats["chars"] += len(text)
+            stats["spans"].update(s.label for s in doc.spans)
+            out.write(json.dumps(doc.to_dict(), ensure_ascii=False) + "\n")
+            if progress and stats["docs"] % 100 == 0:
+                print(f"prelabel: {stats['docs']} documents", file=sys.stderr)
+    seconds = time.perf_counter() - t0
+    stats["spans"] = dict(sorted(stats["spans"].items()))
+    stats["seconds"] = round(seconds, 3)
+    stats["docs_per_second"] = round(stats["docs"] / seconds, 1) if seconds else None
+    stats["chars_per_second"] = round(stats["chars"] / seconds) if seconds else None
+    return stats
