@@ -25,9 +25,9 @@ import json
 import random
 from collections import Counter, defaultdict
 
+from nlp_judgments.data.documents import load_documents
 from nlp_judgments.tagging.evaluate import model_label_map
 from nlp_judgments.tagging.tagger import Tagger
-from nlp_judgments.training.loop import load_documents
 
 DEMONSTRATIVES = "该其此"
 KINDS = ("too_short", "too_long", "shifted", "wrong_label", "missed")

@@ -17,10 +17,10 @@ import argparse
 import json
 from unittest import mock
 
+from nlp_judgments.data.documents import load_documents
 from nlp_judgments.tagging.evaluate import model_label_map, score_documents
 from nlp_judgments.tagging.model import SpanHead
 from nlp_judgments.tagging.tagger import Tagger
-from nlp_judgments.training.loop import load_documents
 
 
 def main() -> None:

@@ -138,7 +138,7 @@ def check_model(model_dir: str) -> tuple[object, list[str]]:
 def onnx_engines(args: argparse.Namespace, meta) -> tuple[list[str], list[str], dict]:
     """The ONNX rows that can run, notes on those that cannot, and the folder's export report."""
     from nlp_judgments.tagging.artifacts import load_meta
-    from nlp_judgments.tools.export import INT8_FILE, ONNX_FILE, read_report
+    from nlp_judgments.tagging.onnx import INT8_FILE, ONNX_FILE, read_report
 
     folder = Path(args.export_dir or args.model)
     if args.export_dir and load_meta(folder) != meta:

@@ -249,7 +249,12 @@ def run_trainer(args: argparse.Namespace, work_dir: Path, side: str) -> dict:
     """``transformers.Trainer`` on the same model and windows, timed by a callback."""
     import datasets
     from accelerate.utils import set_seed
-    from transformers import DataCollatorForTokenClassification, Trainer, TrainerCallback, TrainingArguments
+    from transformers import (
+        DataCollatorForTokenClassification,
+        Trainer,
+        TrainerCallback,
+        TrainingArguments,
+    )
 
     from nlp_judgments.training.loop import resolve_precision
 

@@ -12,9 +12,9 @@ import logging
 import sys
 from pathlib import Path
 
-from nlp_judgments.training.config import ConfigError
-from nlp_judgments.tagging.encoders.e5 import EncoderBuildError
 from nlp_judgments.spans import DataError
+from nlp_judgments.tagging.encoders.e5 import EncoderBuildError
+from nlp_judgments.training.config import ConfigError
 
 FORMATS = ["auto", "spans", "cail2021", "cail2022", "conll", "labelstudio"]
 BACKENDS = ["auto", "torch", "onnx", "onnx-int8"]  # as tagger.BACKENDS (importing it loads torch)
@@ -72,7 +72,7 @@ def _cmd_to_labelstudio(args: argparse.Namespace) -> int:
 
 
 def _cmd_prelabel(args: argparse.Namespace) -> int:
-    from nlp_judgments.legal.prelabel import prelabel_files
+    from nlp_judgments.apps.corpus import prelabel_files
 
     stats = prelabel_files([Path(p) for p in args.inputs], Path(args.output), progress=not args.quiet)
     print(json.dumps(stats, ensure_ascii=False))
@@ -99,7 +99,7 @@ def _cmd_tag(args: argparse.Namespace) -> int:
     if not (model / "nlp_judgments.json").is_file():
         raise FileNotFoundError(f"{model}: not a model folder (no nlp_judgments.json); give model-best/ of a training run")
     if args.backend.startswith("onnx"):
-        from nlp_judgments.tools.export import onnx_file
+        from nlp_judgments.tagging.onnx import onnx_file
 
         onnx_file(model, int8=args.backend == "onnx-int8")  # fail before any input is read
 
@@ -162,7 +162,11 @@ def _cmd_serve(args: argparse.Namespace) -> int:
 
 
 def _cmd_trim_vocab(args: argparse.Namespace) -> int:
-    from nlp_judgments.tools.vocab import format_report, read_corpus_texts, trim_vocabulary
+    from nlp_judgments.tools.vocab import (
+        format_report,
+        read_corpus_texts,
+        trim_vocabulary,
+    )
 
     report = trim_vocabulary(args.src, args.output, read_corpus_texts(args.corpus), pretokenize=args.pretokenize,
                              fallback=args.keep_chars, verify_docs=args.verify_docs)

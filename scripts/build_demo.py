@@ -19,7 +19,13 @@ import sys
 from pathlib import Path
 
 from nlp_judgments.legal.schema import LABELS
-from nlp_judgments.spans import DataError, Document, Span, validate_document, write_spans_jsonl
+from nlp_judgments.spans import (
+    DataError,
+    Document,
+    Span,
+    validate_document,
+    write_spans_jsonl,
+)
 
 HERE = Path(__file__).resolve().parents[1] / "nlp_judgments" / "resources" / "demo"
 SOURCE = HERE / "judgments.marked.txt"

@@ -16,9 +16,9 @@ import json
 import time
 from pathlib import Path
 
+from nlp_judgments.spans import read_spans_jsonl
 from nlp_judgments.tagging.encoding import MERGE_POLICIES
 from nlp_judgments.tagging.metrics import span_scores
-from nlp_judgments.spans import read_spans_jsonl
 from nlp_judgments.tagging.tagger import Tagger
 
 

@@ -22,9 +22,10 @@ import tempfile
 from collections import Counter, defaultdict
 from pathlib import Path
 
+from nlp_judgments.apps.corpus import prelabel_files
 from nlp_judgments.legal.lexicons import load_charges
 from nlp_judgments.legal.normalize import canonical_charge
-from nlp_judgments.legal.prelabel import prelabel_files, prelabel_text
+from nlp_judgments.legal.prelabel import prelabel_text
 
 # CAIL2021 codes → our labels, for the labels both schemas have.
 CAIL_TO_OURS = {"NHCS": "DEFENDANT", "NCSM": "AMOUNT", "NCGV": "AMOUNT", "NCSP": "AMOUNT", "NT": "DATE"}

@@ -37,10 +37,10 @@ import time
 from collections import Counter
 from pathlib import Path
 
-from nlp_judgments.training.config import load_config
 from nlp_judgments.apps.demo import demo_corpus
-from nlp_judgments.tagging.encoders.tiny import build_tiny
 from nlp_judgments.spans import read_spans_jsonl
+from nlp_judgments.tagging.encoders.tiny import build_tiny
+from nlp_judgments.training.config import load_config
 from nlp_judgments.training.loop import train
 
 CLI = [sys.executable, "-m", "nlp_judgments.cli"]

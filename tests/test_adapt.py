@@ -7,8 +7,15 @@ import random
 
 import pytest
 
-from nlp_judgments.tools.adapt import IGNORE, REPORT_FILE, AdaptSettings, adapt_encoder, blocks_of, mask_spans
 from nlp_judgments.tagging.encoding import TokenIndex
+from nlp_judgments.tools.adapt import (
+    IGNORE,
+    REPORT_FILE,
+    AdaptSettings,
+    adapt_encoder,
+    blocks_of,
+    mask_spans,
+)
 
 from .conftest import MARKED, doc_from_marked
 

@@ -7,7 +7,12 @@ from pathlib import Path
 import pytest
 import yaml
 
-from nlp_judgments.training.config import Config, ConfigError, load_config, parse_overrides
+from nlp_judgments.training.config import (
+    Config,
+    ConfigError,
+    load_config,
+    parse_overrides,
+)
 
 CONFIGS = sorted((Path(__file__).parent.parent / "configs").glob("*.yaml"))
 

@@ -12,10 +12,11 @@ from pathlib import Path
 
 import pytest
 
-from nlp_judgments.training.config import load_config
-from nlp_judgments.apps.corpus import ResumableWriter, TagOptions, iter_documents, tag_corpus
+from nlp_judgments.apps.corpus import ResumableWriter, TagOptions, tag_corpus
+from nlp_judgments.data.inputs import iter_documents
 from nlp_judgments.legal.records import record_schema
 from nlp_judgments.tagging.tagger import Tagger
+from nlp_judgments.training.config import load_config
 from nlp_judgments.training.loop import train
 
 from .conftest import MARKED, doc_from_marked

@@ -9,8 +9,8 @@ import sys
 
 import pytest
 
-from nlp_judgments.cli import main
 from nlp_judgments.apps.curves import plot_curves, read_log
+from nlp_judgments.cli import main
 from nlp_judgments.spans import DataError
 
 # Four evaluations over two epochs; step 20 is logged twice, as after a resume (the last line wins).

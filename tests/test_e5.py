@@ -241,13 +241,13 @@ def test_a_crash_while_writing_leaves_the_old_state(tmp_path, sources, monkeypat
         raise OSError("disk full")
 
     with monkeypatch.context() as patch:
-        patch.setattr("safetensors.numpy.save_file", crash)
+        patch.setattr(e5, "save_file", crash)
         with pytest.raises(OSError, match="disk full"):
             build(sources, tmp_path / "tiny")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["tiny-q4.bin", "tokenizer.json"]  # no half folder
 
     folder = build(sources, tmp_path / "tiny")
-    monkeypatch.setattr("safetensors.numpy.save_file", crash)
+    monkeypatch.setattr(e5, "save_file", crash)
     with pytest.raises(OSError, match="disk full"):
         build(sources, folder, force=True)
     assert e5.folder_is_current(folder, e5.sha256_file(sources[0]), verify=True)  # the old build survives

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from nlp_judgments.spans import Document, Span
 from nlp_judgments.tagging.encoding import (
     AlignmentReport,
     Encoder,
@@ -16,7 +17,6 @@ from nlp_judgments.tagging.encoding import (
     window_owners,
     window_starts,
 )
-from nlp_judgments.spans import Document, Span
 
 from .conftest import doc_from_marked
 

@@ -11,10 +11,11 @@ import numpy as np
 import pytest
 
 from nlp_judgments.cli import main
-from nlp_judgments.training.config import load_config
-from nlp_judgments.tools.export import INT8_FILE, ONNX_FILE, REPORT_FILE, export_onnx, int8_decision, onnx_file
 from nlp_judgments.spans import read_spans_jsonl
+from nlp_judgments.tagging.onnx import INT8_FILE, ONNX_FILE, REPORT_FILE, onnx_file
 from nlp_judgments.tagging.tagger import Tagger
+from nlp_judgments.tools.export import export_onnx, int8_decision
+from nlp_judgments.training.config import load_config
 from nlp_judgments.training.loop import train
 
 pytest.importorskip("onnxruntime")

@@ -7,8 +7,8 @@ from __future__ import annotations
 import json
 
 from nlp_judgments.cli import main
-from nlp_judgments.training.config import load_config
 from nlp_judgments.spans import Span, read_spans_jsonl
+from nlp_judgments.training.config import load_config
 from nlp_judgments.training.loop import train
 
 TEXT = "被告人张某犯盗窃罪，判处拘役六个月。"

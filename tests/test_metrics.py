@@ -6,8 +6,8 @@ import random
 
 import pytest
 
-from nlp_judgments.tagging.metrics import seqeval_micro_f1, span_scores
 from nlp_judgments.spans import Span
+from nlp_judgments.tagging.metrics import seqeval_micro_f1, span_scores
 
 
 def test_hand_derived_scores_and_errors():

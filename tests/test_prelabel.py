@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 
 import nlp_judgments.legal.schema
-from nlp_judgments.legal.prelabel import prelabel_files, prelabel_text
+from nlp_judgments.apps.corpus import prelabel_files
+from nlp_judgments.legal.prelabel import prelabel_text
 from nlp_judgments.legal.schema import RULE_LABELS
 from nlp_judgments.spans import read_spans_jsonl
 

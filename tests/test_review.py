@@ -21,9 +21,9 @@ from pathlib import Path
 
 import pytest
 
+from nlp_judgments.apps.review import render_review, write_review
 from nlp_judgments.cli import main
 from nlp_judgments.legal.records import build_record
-from nlp_judgments.apps.review import render_review, write_review
 
 REPO = Path(__file__).resolve().parents[1]
 CHROMIUM_TIMEOUT_S = 90

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 import nlp_judgments.legal.schema
-from nlp_judgments.legal.schema import LABEL_INFO, LABELS, RULE_LABELS, label_info
+from nlp_judgments.legal.schema import LABELS, RULE_LABELS, label_info
 from nlp_judgments.spans import Span, read_spans_jsonl
 
 DEMO = Path(nlp_judgments.legal.schema.__file__).parents[1] / "resources" / "demo"

@@ -16,9 +16,9 @@ import pytest
 import uvicorn
 from fastapi.testclient import TestClient
 
+from nlp_judgments.apps.server import ServerSettings, create_app
 from nlp_judgments.cli import build_parser, main
 from nlp_judgments.legal.records import record_from_model_and_rules, record_schema
-from nlp_judgments.apps.server import ServerSettings, create_app
 from nlp_judgments.tagging.tagger import Tagger
 from nlp_judgments.training.loop import train
 

@@ -15,12 +15,12 @@ import pytest
 import torch
 from safetensors.torch import load_file
 
-from nlp_judgments.training.config import load_config
+from nlp_judgments.spans import Document, Span
 from nlp_judgments.tagging.encoding import IGNORE, allowed_tag_matrix, tag_names
 from nlp_judgments.tagging.evaluate import DevSet, evaluate_documents, evaluate_sources
 from nlp_judgments.tagging.model import CRF, TaggingModel
-from nlp_judgments.spans import Document, Span
 from nlp_judgments.tagging.tagger import Tagger
+from nlp_judgments.training.config import load_config
 from nlp_judgments.training.loop import collate, train
 
 from .conftest import doc_from_marked

@@ -7,12 +7,12 @@ import json
 import pytest
 import torch
 
-from nlp_judgments.training.config import ConfigError, load_config
+from nlp_judgments.spans import Document, Span
 from nlp_judgments.tagging.encoding import AlignmentReport, Encoder, TokenIndex
 from nlp_judgments.tagging.evaluate import evaluate_documents
 from nlp_judgments.tagging.model import NEG, SpanHead
-from nlp_judgments.spans import Document, Span
 from nlp_judgments.tagging.tagger import Tagger
+from nlp_judgments.training.config import ConfigError, load_config
 from nlp_judgments.training.loop import train
 
 from .conftest import doc_from_marked

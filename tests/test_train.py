@@ -8,10 +8,10 @@ import pytest
 import torch
 from safetensors.torch import load_file
 
-from nlp_judgments.training.config import load_config
-from nlp_judgments.tagging.evaluate import evaluate_documents
 from nlp_judgments.spans import read_spans_jsonl
+from nlp_judgments.tagging.evaluate import evaluate_documents
 from nlp_judgments.tagging.tagger import Tagger
+from nlp_judgments.training.config import load_config
 from nlp_judgments.training.loop import train
 
 

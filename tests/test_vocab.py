@@ -8,11 +8,16 @@ import pytest
 import torch
 
 from nlp_judgments.cli import main
-from nlp_judgments.training.config import load_config
 from nlp_judgments.spans import DataError
 from nlp_judgments.tagging.tagger import Tagger
+from nlp_judgments.tools.vocab import (
+    TrimError,
+    read_corpus_texts,
+    trim_tokenizer_json,
+    trim_vocabulary,
+)
+from nlp_judgments.training.config import load_config
 from nlp_judgments.training.loop import train
-from nlp_judgments.tools.vocab import TrimError, read_corpus_texts, trim_tokenizer_json, trim_vocabulary
 
 from .conftest import MARKED, doc_from_marked
 

@@ -30,148 +30,25 @@ import os
 import re
 import sys
 import time
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Callable, Container, Iterable, Iterator, Sequence
 
+from tqdm import tqdm
+
+from nlp_judgments.data.inputs import (
+    STDIN,
+    InputDoc,
+    check_text,
+    count_documents,
+    iter_documents,
+)
+from nlp_judgments.legal.prelabel import prelabel_text
+from nlp_judgments.legal.records import record_from_model_and_rules
+from nlp_judgments.spans import Document
+
 log = logging.getLogger(__name__)
-
-STDIN = "-"
-
-
-@dataclass
-class InputDoc:
-    """One document as read from the input: ``text`` and ``id`` are ``None`` when ``error`` says why."""
-
-    source: str  # "file:line" for JSONL, the file for .txt
-    id: str | None = None
-    text: str | None = None
-    error: str | None = None
-
-    @property
-    def key(self) -> str:
-        """What resuming matches on: the id, or the source when there is no usable id."""
-        return self.id if self.id is not None else self.source
-
-
-# --------------------------------------------------------------------------------------------
-# Reading
-# --------------------------------------------------------------------------------------------
-
-
-def _jsonl_doc(raw: bytes, source: str) -> InputDoc:
-    try:
-        line = raw.decode("utf-8")
-    except UnicodeDecodeError as e:
-        return InputDoc(source, error=f"line is not valid UTF-8 (byte {e.start})")
-    try:
-        obj = json.loads(line)
-    except json.JSONDecodeError as e:
-        return InputDoc(source, error=f"malformed JSON: {e.msg} (column {e.colno})")
-    if not isinstance(obj, dict):
-        return InputDoc(source, error=f"expected a JSON object with 'id' and 'text', got {type(obj).__name__}")
-    doc_id = obj.get("id")
-    if isinstance(doc_id, bool) or not isinstance(doc_id, (str, int)) or str(doc_id).strip() == "":
-        reason = "no 'id'" if doc_id is None else f"'id' must be a non-empty string or integer, got {doc_id!r}"[:200]
-        return InputDoc(source, error=reason)
-    doc_id = str(doc_id)
-    text = obj.get("text")
-    if not isinstance(text, str):
-        return InputDoc(source, doc_id, error="no 'text'" if text is None else f"'text' must be a string, got {type(text).__name__}")
-    return InputDoc(source, doc_id, text)
-
-
-def _txt_doc(path: Path, doc_id: str) -> InputDoc:
-    try:
-        raw = path.read_bytes()
-    except OSError as e:
-        return InputDoc(str(path), doc_id, error=f"cannot read: {e.strerror or e}")
-    try:
-        return InputDoc(str(path), doc_id, raw.decode("utf-8-sig"))
-    except UnicodeDecodeError as e:
-        return InputDoc(str(path), doc_id, error=f"file is not valid UTF-8 (byte {e.start})")
-
-
-def _raw_items(inputs: Sequence[str | Path]) -> Iterator[Callable[[], InputDoc]]:
-    """One cheap thunk per input document, in a stable order; parsing happens only when called,
-    so a shard pays for parsing only its own documents."""
-    for item in inputs:
-        if str(item) == STDIN:
-            for lineno, raw in enumerate(sys.stdin.buffer, 1):
-                if raw.strip():
-                    yield lambda raw=raw, lineno=lineno: _jsonl_doc(raw, f"<stdin>:{lineno}")
-            continue
-        path = Path(item)
-        if path.is_dir():
-            for txt in sorted(path.rglob("*.txt")):
-                yield lambda txt=txt: _txt_doc(txt, txt.relative_to(path).with_suffix("").as_posix())
-        elif path.suffix == ".txt":
-            yield lambda path=path: _txt_doc(path, path.stem)
-        elif path.is_file():
-            with path.open("rb") as f:
-                for lineno, raw in enumerate(f, 1):
-                    if lineno == 1 and raw.startswith(b"\xef\xbb\xbf"):
-                        raw = raw[3:]
-                    if raw.strip():  # blank lines are not documents
-                        yield lambda raw=raw, lineno=lineno: _jsonl_doc(raw, f"{path}:{lineno}")
-        else:
-            raise FileNotFoundError(f"{path}: no such file or folder")
-
-
-def iter_documents(inputs: Sequence[str | Path], shard: tuple[int, int] = (0, 1)) -> Iterator[InputDoc]:
-    """Documents of ``inputs`` (see the module docstring), or only shard ``(rank, world)`` of them.
-
-    A document that cannot be read comes back with ``error`` set, never raised; duplicate ids get
-    an error too (the first occurrence wins), so ids in the output are unique.
-    """
-    rank, world = shard
-    seen: dict[str, str] = {}
-    for i, make in enumerate(_raw_items(inputs)):
-        if i % world != rank:
-            continue
-        doc = make()
-        if doc.id is not None:
-            if doc.id in seen:
-                doc = InputDoc(doc.source, error=f"duplicate id {doc.id!r} (first at {seen[doc.id]})")
-            else:
-                seen[doc.id] = doc.source
-        yield doc
-
-
-def count_documents(inputs: Sequence[str | Path]) -> int | None:
-    """How many documents the inputs hold (for a progress bar), or ``None`` when unknown (stdin)."""
-    total = 0
-    for item in inputs:
-        if str(item) == STDIN:
-            return None
-        path = Path(item)
-        if path.is_dir():
-            total += sum(1 for _ in path.rglob("*.txt"))
-        elif path.suffix == ".txt":
-            total += 1
-        elif path.is_file():
-            with path.open("rb") as f:
-                total += sum(1 for raw in f if raw.strip())
-    return total
-
-
-def check_text(text: str, max_chars: int) -> str | None:
-    """Why ``text`` cannot be tagged, or ``None``.
-
-    >>> check_text("   ", 100)
-    'text is empty or only whitespace'
-    >>> check_text("被告人张某", 3)
-    'text has 5 characters, more than the limit of 3 (--max-chars)'
-    """
-    if not text.strip():
-        return "text is empty or only whitespace"
-    if len(text) > max_chars:
-        return f"text has {len(text)} characters, more than the limit of {max_chars} (--max-chars)"
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError as e:  # a lone surrogate, e.g. "\ud800" escaped in JSON
-        return f"text holds an unpaired surrogate at character {e.start}"
-    return None
 
 
 # --------------------------------------------------------------------------------------------
@@ -279,7 +156,6 @@ def _tag_chunk(tagger, docs: list[InputDoc], opts: TagOptions) -> list[dict]:
     """Output lines for ``docs``, in order. A failure inside the model becomes the failing
     document's error line (a chunk that fails is retried one document at a time to find it), and a
     failure of the record builder that document's error line: one document, never the run."""
-    from nlp_judgments.legal.records import record_from_model_and_rules
 
     try:
         tagged = tagger.tag([d.text for d in docs])
@@ -331,7 +207,6 @@ def tag_stream(make_tagger: Callable[[], object], docs: Iterable[InputDoc], writ
     ``make_tagger`` is called once, when the first document needs the model, so a finished run
     resumes without loading it.
     """
-    from tqdm import tqdm
 
     stats = TagStats()
     tagger = None
@@ -475,4 +350,47 @@ def tag_corpus(make_tagger: Callable[[], object], inputs: Sequence[str | Path], 
             time.sleep(poll_seconds)
         _merge_shards(output, parts)
         log.info("merged %d shards into %s", world, output)
+    return stats
+
+
+# --------------------------------------------------------------------------------------------
+# Rule spans for a corpus (silver training data)
+# --------------------------------------------------------------------------------------------
+
+
+def prelabel_files(inputs: list[Path], output: Path, progress: bool = True) -> dict:
+    """Pre-label every document in ``inputs`` and write span JSONL to ``output``; return statistics.
+
+    Inputs are JSONL files with ``id`` and ``text`` or folders of ``.txt`` files (the id is the
+    file's relative path without suffix). A document that fails becomes an error line
+    ``{"id", "error"}`` in the output and the run goes on. Statistics: ``docs``, ``chars``,
+    ``spans`` (per label), ``errors``, ``seconds``, ``docs_per_second``, ``chars_per_second``.
+    """
+    output = Path(output)
+    output.parent.mkdir(parents=True, exist_ok=True)
+    stats: dict = {"docs": 0, "chars": 0, "spans": Counter(), "errors": 0}
+    t0 = time.perf_counter()
+    with output.open("w", encoding="utf-8") as out:
+        for item in iter_documents(list(inputs)):
+            doc_id, text, error = item.id, item.text, item.error
+            if error is None:
+                try:
+                    doc = Document(doc_id, text, prelabel_text(text))
+                except Exception as e:  # one odd document must not stop a corpus run
+                    error = f"{type(e).__name__}: {e}"
+            if error is not None:
+                stats["errors"] += 1
+                out.write(json.dumps({"id": doc_id, "source": item.source, "error": error}, ensure_ascii=False) + "\n")
+                continue
+            stats["docs"] += 1
+            stats["chars"] += len(text)
+            stats["spans"].update(s.label for s in doc.spans)
+            out.write(json.dumps(doc.to_dict(), ensure_ascii=False) + "\n")
+            if progress and stats["docs"] % 100 == 0:
+                print(f"prelabel: {stats['docs']} documents", file=sys.stderr)
+    seconds = time.perf_counter() - t0
+    stats["spans"] = dict(sorted(stats["spans"].items()))
+    stats["seconds"] = round(seconds, 3)
+    stats["docs_per_second"] = round(stats["docs"] / seconds, 1) if seconds else None
+    stats["chars_per_second"] = round(stats["chars"] / seconds) if seconds else None
     return stats

@@ -17,11 +17,13 @@ import logging
 from importlib import resources
 from pathlib import Path
 
-from nlp_judgments.training.config import load_config
-from nlp_judgments.tagging.metrics import format_table, span_scores
 from nlp_judgments.legal.records import record_from_model_and_rules
 from nlp_judgments.legal.schema import LABELS
 from nlp_judgments.spans import Span, read_spans_jsonl, write_spans_jsonl
+from nlp_judgments.tagging.metrics import format_table, span_scores
+from nlp_judgments.tagging.tagger import Tagger
+from nlp_judgments.training.config import load_config
+from nlp_judgments.training.loop import train
 
 log = logging.getLogger("nlp_judgments.apps.demo")
 
@@ -34,8 +36,6 @@ def demo_corpus() -> Path:
 
 def run_demo(output: Path, quick: bool = False, overrides: list[str] | None = None) -> dict:
     """Train, tag the held-out judgment, print entities and scores; return the scores."""
-    from nlp_judgments.tagging.tagger import Tagger
-    from nlp_judgments.training.loop import train
 
     output.mkdir(parents=True, exist_ok=True)
     docs = list(read_spans_jsonl(demo_corpus()))

@@ -42,6 +42,7 @@ from starlette.responses import HTMLResponse, JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from nlp_judgments import __version__
+from nlp_judgments.apps.review import render_review
 from nlp_judgments.legal.records import record_from_model_and_rules
 from nlp_judgments.tagging.tagger import Entity, Tagger
 
@@ -402,7 +403,6 @@ def create_app(tagger: Tagger, settings: ServerSettings | None = None, model_dir
     async def review_page(body: TagRequest) -> HTMLResponse:
         """The review page (as ``nlp-judgments review`` writes it) for the given texts: entities
         highlighted by label, the case record beside the text, each field linked to its evidence."""
-        from nlp_judgments.apps.review import render_review
 
         texts = checked(body)
 

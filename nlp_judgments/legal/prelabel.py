@@ -12,18 +12,17 @@ lists with no law name, and amounts or dates whose only cue is context.
 
 from __future__ import annotations
 
-import json
 import re
-import sys
-import time
-from collections import Counter
-from pathlib import Path
 from typing import Iterable, Iterator
 
 from nlp_judgments.legal import lexicons
-from nlp_judgments.legal.normalize import amount_to_yuan, canonical_charge, parse_date, penalty_to_months
-from nlp_judgments.apps.corpus import iter_documents
-from nlp_judgments.spans import Document, Span
+from nlp_judgments.legal.normalize import (
+    amount_to_yuan,
+    canonical_charge,
+    parse_date,
+    penalty_to_months,
+)
+from nlp_judgments.spans import Span
 
 _CJK = r"\u4e00-\u9fff"
 
@@ -325,43 +324,3 @@ def prelabel_text(text: str) -> list[Span]:
     for finder in _FINDERS:
         proposals.extend(finder(text))
     return _resolve(proposals)
-
-
-# --- files -------------------------------------------------------------------------------------
-
-def prelabel_files(inputs: list[Path], output: Path, progress: bool = True) -> dict:
-    """Pre-label every document in ``inputs`` and write span JSONL to ``output``; return statistics.
-
-    Inputs are JSONL files with ``id`` and ``text`` or folders of ``.txt`` files (the id is the
-    file's relative path without suffix). A document that fails becomes an error line
-    ``{"id", "error"}`` in the output and the run goes on. Statistics: ``docs``, ``chars``,
-    ``spans`` (per label), ``errors``, ``seconds``, ``docs_per_second``, ``chars_per_second``.
-    """
-    output = Path(output)
-    output.parent.mkdir(parents=True, exist_ok=True)
-    stats: dict = {"docs": 0, "chars": 0, "spans": Counter(), "errors": 0}
-    t0 = time.perf_counter()
-    with output.open("w", encoding="utf-8") as out:
-        for item in iter_documents(list(inputs)):
-            doc_id, text, error = item.id, item.text, item.error
-            if error is None:
-                try:
-                    doc = Document(doc_id, text, prelabel_text(text))
-                except Exception as e:  # one odd document must not stop a corpus run
-                    error = f"{type(e).__name__}: {e}"
-            if error is not None:
-                stats["errors"] += 1
-                out.write(json.dumps({"id": doc_id, "source": item.source, "error": error}, ensure_ascii=False) + "\n")
-                continue
-            stats["docs"] += 1
-            stats["chars"] += len(text)
-            stats["spans"].update(s.label for s in doc.spans)
-            out.write(json.dumps(doc.to_dict(), ensure_ascii=False) + "\n")
-            if progress and stats["docs"] % 100 == 0:
-                print(f"prelabel: {stats['docs']} documents", file=sys.stderr)
-    seconds = time.perf_counter() - t0
-    stats["spans"] = dict(sorted(stats["spans"].items()))
-    stats["seconds"] = round(seconds, 3)
-    stats["docs_per_second"] = round(stats["docs"] / seconds, 1) if seconds else None
-    stats["chars_per_second"] = round(stats["chars"] / seconds) if seconds else None
-    return stats

@@ -53,6 +53,7 @@ from nlp_judgments.legal.normalize import (
     parse_date,
     penalty_to_months,
 )
+from nlp_judgments.legal.prelabel import prelabel_text
 
 # Principal penalties: exactly one is the sentence of a defendant (after 决定执行 if there are several).
 PRINCIPAL = ("有期徒刑", "拘役", "管制", "无期徒刑", "死刑", "死刑缓期执行", "免予刑事处罚")
@@ -521,7 +522,6 @@ def build_record(text: str, entities: Sequence) -> dict:
 
 def record_from_rules(text: str) -> dict:
     """:func:`build_record` over the rule pre-labeller's spans (no model needed)."""
-    from nlp_judgments.legal.prelabel import prelabel_text
 
     return build_record(text, prelabel_text(text if isinstance(text, str) else ""))
 
@@ -545,7 +545,6 @@ def combine_spans(model: Sequence, rules: Sequence) -> list:
 
 def record_from_model_and_rules(text: str, entities: Sequence) -> dict:
     """:func:`build_record` over a model's entities combined with rule spans (:func:`combine_spans`)."""
-    from nlp_judgments.legal.prelabel import prelabel_text
 
     return build_record(text, combine_spans(entities, prelabel_text(text if isinstance(text, str) else "")))
 

@@ -20,6 +20,8 @@ from pathlib import Path
 from typing import Any
 
 import torch
+from safetensors.torch import load_file, save_file
+from transformers import AutoModelForTokenClassification, AutoTokenizer
 
 from nlp_judgments.tagging.encoding import tag_names
 from nlp_judgments.tagging.model import SpanHead, TaggingModel
@@ -70,7 +72,6 @@ def save_model(
     metrics: dict | None = None,
 ) -> Path:
     """Write a complete model folder (overwriting files of the same names)."""
-    from safetensors.torch import save_file
 
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
@@ -109,8 +110,6 @@ def load_model(
     ``with_encoder=False`` skips the encoder weights (``model.encoder`` is None): for callers that compute
     emissions elsewhere (an ONNX session) and need only the tokenizer, metadata and CRF.
     """
-    from safetensors.torch import load_file
-    from transformers import AutoModelForTokenClassification, AutoTokenizer
 
     folder = Path(folder)
     meta = load_meta(folder)

@@ -18,8 +18,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Sequence
 
-from nlp_judgments.tagging.metrics import pooled_micro, restrict_spans, seqeval_micro_f1, span_scores
+import yaml
+
+from nlp_judgments.data.documents import load_documents
 from nlp_judgments.spans import Document, Span
+from nlp_judgments.tagging.metrics import (
+    pooled_micro,
+    restrict_spans,
+    seqeval_micro_f1,
+    span_scores,
+)
+from nlp_judgments.tagging.tagger import Tagger
 
 
 def score_documents(docs: Sequence[Document], pred: Sequence[Sequence[Span]]) -> dict:
@@ -80,7 +89,6 @@ def evaluate_sources(tagger, dev_sets: Sequence[DevSet]) -> dict:
 
 def model_label_map(model_dir: str | Path, data: str | Path) -> str | dict | None:
     """The label map the model was trained with for ``data`` (from its ``config.yaml``; None without one)."""
-    import yaml
 
     cfg_path = Path(model_dir) / "config.yaml"
     data_cfg = yaml.safe_load(cfg_path.read_text(encoding="utf-8"))["data"] if cfg_path.is_file() else {}
@@ -102,8 +110,6 @@ def evaluate(
 ) -> dict:
     """Score a model folder on a data file. ``label_map="model"`` reuses the map the model was
     trained with (from its ``config.yaml``), so native CAIL files evaluate as they trained."""
-    from nlp_judgments.tagging.tagger import Tagger
-    from nlp_judgments.training.loop import load_documents
 
     tagger = Tagger.load(model_dir, batch_size=batch_size)
     if label_map == "model":

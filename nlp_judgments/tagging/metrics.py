@@ -22,6 +22,9 @@ from __future__ import annotations
 from collections import Counter, defaultdict
 from typing import Iterable, Sequence
 
+from seqeval.metrics import f1_score
+from seqeval.scheme import IOB2
+
 from nlp_judgments.spans import Span
 
 
@@ -133,8 +136,6 @@ def char_bio(text_length: int, spans: Iterable[Span]) -> list[str]:
 def seqeval_micro_f1(texts: Sequence[str], gold: Sequence[Iterable[Span]], pred: Sequence[Iterable[Span]]) -> float | None:
     """seqeval strict-mode (IOB2) micro-F1 on character tags; None when some document's gold spans
     overlap (no flat tag sequence can hold them, so the two metrics would not be comparable)."""
-    from seqeval.metrics import f1_score
-    from seqeval.scheme import IOB2
 
     y_true, y_pred = [], []
     for text, g, p in zip(texts, gold, pred):

@@ -34,11 +34,18 @@ from typing import Sequence
 import numpy as np
 import torch
 
+from nlp_judgments.spans import Span
 from nlp_judgments.tagging.artifacts import ModelMeta, load_model
-from nlp_judgments.tagging.encoding import MERGE_POLICIES, TokenIndex, merge_windows, tags_to_spans, window_starts
+from nlp_judgments.tagging.encoding import (
+    MERGE_POLICIES,
+    TokenIndex,
+    merge_windows,
+    tags_to_spans,
+    window_starts,
+)
 from nlp_judgments.tagging.hardware import warn_if_emulated_bf16
 from nlp_judgments.tagging.model import TaggingModel
-from nlp_judgments.spans import Span
+from nlp_judgments.tagging.onnx import onnx_file, open_session
 
 log = logging.getLogger(__name__)
 
@@ -112,7 +119,6 @@ class Tagger:
                 warn_if_emulated_bf16(log, "backend torch-bf16", "backend torch, or onnx-int8 for speed")
             model, tokenizer, meta = load_model(model_dir, device)
             return cls(model, tokenizer, meta, device, batch_size, merge, bf16=backend == "torch-bf16")
-        from nlp_judgments.tools.export import onnx_file, open_session
 
         if device not in (None, "cpu"):
             raise ValueError(f"backend {backend} runs on the CPU only, not {device}; use --backend torch for a GPU")

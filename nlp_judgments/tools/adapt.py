@@ -37,6 +37,20 @@ from typing import Sequence
 
 import numpy as np
 import torch
+from tqdm.auto import tqdm
+from transformers import (
+    AutoModelForMaskedLM,
+    AutoTokenizer,
+    get_linear_schedule_with_warmup,
+)
+
+from nlp_judgments.spans import DataError
+from nlp_judgments.tagging.encoders import resolve_encoder
+from nlp_judgments.tagging.encoders.e5 import install_folder
+from nlp_judgments.tagging.encoding import TokenIndex
+from nlp_judgments.tagging.hardware import warn_if_emulated_bf16
+from nlp_judgments.tools.vocab import read_corpus_texts
+from nlp_judgments.training.loop import length_bucketed_batches
 
 log = logging.getLogger(__name__)
 
@@ -147,16 +161,7 @@ def adapt_encoder(src: str, output: str | Path, corpus: Sequence[str | Path], se
                   progress: bool = True) -> dict:
     """Continue masked-LM pretraining of ``src`` (a folder, hub name or ``builtin:``) on ``corpus`` and
     write the encoder to ``output``; returns the report (also written to ``output/adapt_report.json``)."""
-    from tqdm.auto import tqdm
-    from transformers import AutoModelForMaskedLM, AutoTokenizer, get_linear_schedule_with_warmup
 
-    from nlp_judgments.tagging.encoders import resolve_encoder
-    from nlp_judgments.tagging.encoders.e5 import install_folder
-    from nlp_judgments.tagging.encoding import TokenIndex
-    from nlp_judgments.tagging.hardware import warn_if_emulated_bf16
-    from nlp_judgments.spans import DataError
-    from nlp_judgments.training.loop import length_bucketed_batches
-    from nlp_judgments.tools.vocab import read_corpus_texts
 
     s = settings or AdaptSettings()
     if s.threads:

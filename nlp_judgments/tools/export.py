@@ -37,13 +37,20 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from nlp_judgments.data.documents import load_documents
 from nlp_judgments.tagging.artifacts import load_meta, load_model
+from nlp_judgments.tagging.evaluate import evaluate_documents, model_label_map
+from nlp_judgments.tagging.onnx import (
+    INT8_FILE,
+    MAX_F1_DROP_POINTS,
+    ONNX_FILE,
+    REPORT_FILE,
+    import_onnxruntime,
+    open_session,
+)
+from nlp_judgments.tagging.tagger import Tagger
 
-ONNX_FILE = "model.onnx"
-INT8_FILE = "model.int8.onnx"
-REPORT_FILE = "export_report.json"
 MAX_LOGIT_DIFF = 1e-4  # ONNX fp32 against torch, max abs over real positions
-MAX_F1_DROP_POINTS = 0.5  # an int8 model may lose at most this much exact-span micro-F1 (in points, 0-100)
 INT8_SETTINGS = {"weight_type": "QInt8", "per_channel": True, "reduce_range": False,
                  "op_types_to_quantize": ["MatMul", "Gather"], "extra_options": {"MatMulConstBOnly": True}}
 # Texts for the logit check when no dev file is given: different lengths, so one batch is padded.
@@ -55,54 +62,6 @@ CHECK_TEXTS = [
 ]
 
 log = logging.getLogger(__name__)
-
-
-class OnnxRuntimeMissing(ImportError, ValueError):
-    """onnxruntime (or onnx) is not installed. Also a ValueError, so the CLI reports it in one line."""
-
-
-def import_onnxruntime(name: str = "onnxruntime"):
-    """The module ``name`` (onnxruntime or onnx), or an error naming the extra that installs it."""
-    import importlib
-
-    try:
-        return importlib.import_module(name)
-    except ImportError as e:
-        raise OnnxRuntimeMissing(f"{e}: ONNX export and backends need the onnx extra: "
-                                 "pip install 'nlp_judgments[onnx]'") from None
-
-
-def read_report(folder: str | Path) -> dict:
-    path = Path(folder) / REPORT_FILE
-    return json.loads(path.read_text(encoding="utf-8")) if path.is_file() else {}
-
-
-def onnx_file(folder: str | Path, int8: bool = False) -> Path:
-    """The ONNX file of an exported folder, after checking that it may be used and onnxruntime is there."""
-    folder = Path(folder)
-    load_meta(folder)  # a clear error for a folder that is not a model at all
-    name = INT8_FILE if int8 else ONNX_FILE
-    decision = read_report(folder).get("int8", {}).get("decision")
-    if int8 and decision == "rejected":
-        raise ValueError(f"{folder}: the int8 model was rejected at export (it lost more than {MAX_F1_DROP_POINTS} "
-                         f"F1 points on the dev file, see {REPORT_FILE}); use backend onnx")
-    if not (folder / name).is_file():
-        how = "--onnx --int8 --dev DEV_FILE" if int8 else "--onnx"
-        raise FileNotFoundError(f"{folder}: no {name}; write it with `nlp-judgments export {how} MODEL_DIR OUT_DIR`")
-    if int8 and decision != "kept":
-        log.warning("%s: the int8 model was not checked on a dev file at export; its F1 may be lower", folder)
-    import_onnxruntime()
-    return folder / name
-
-
-def open_session(path: str | Path, threads: int | None = None):
-    """An ONNX Runtime CPU session with all graph optimisations; ``threads`` intra-op threads (None: ORT's default)."""
-    ort = import_onnxruntime()
-    options = ort.SessionOptions()
-    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-    if threads:
-        options.intra_op_num_threads = threads
-    return ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
 
 
 def int8_decision(f1_torch: float | None, f1_int8: float | None, max_drop_points: float = MAX_F1_DROP_POINTS) -> str:
@@ -164,8 +123,6 @@ def export_onnx(
     load_meta(src)  # a clear error before anything is copied
     docs = []
     if dev is not None:  # read first: a bad file fails before minutes of work
-        from nlp_judgments.tagging.evaluate import model_label_map
-        from nlp_judgments.training.loop import load_documents
 
         docs, _ = load_documents(str(dev), dev_format, model_label_map(src, dev))
     if out.resolve() != src.resolve():
@@ -242,8 +199,6 @@ def _quantise(src: Path, dst: Path) -> None:
 
 def dev_f1(model, tokenizer, meta, files: dict, docs, batch_size: int = 16) -> dict[str, float]:
     """Exact-span micro-F1 on ``docs`` per engine: ``files`` maps a name to an ONNX file, or None for torch."""
-    from nlp_judgments.tagging.evaluate import evaluate_documents
-    from nlp_judgments.tagging.tagger import Tagger
 
     threads = torch.get_num_threads()  # the same for every engine
     f1 = {}

@@ -41,7 +41,18 @@ import uuid
 from pathlib import Path
 from typing import Iterable, Iterator, Sequence
 
+import torch
+from safetensors.torch import load_file, save_file
+from transformers import AutoModel, AutoTokenizer
+
+from nlp_judgments.data.formats.reading import iter_json_records
+from nlp_judgments.data.inputs import iter_documents
 from nlp_judgments.spans import DataError
+from nlp_judgments.tagging.artifacts import META_FILE, load_meta
+from nlp_judgments.tagging.encoders import BUILTIN_PREFIX, resolve_encoder
+from nlp_judgments.tagging.encoders.e5 import encoder_info, install_folder
+from nlp_judgments.tagging.encoding import TokenIndex
+from nlp_judgments.tagging.tagger import Tagger
 
 logger = logging.getLogger(__name__)
 
@@ -93,8 +104,6 @@ def read_corpus_texts(inputs: Sequence[str | Path]) -> Iterator[str]:
 
     Raises :class:`DataError` for a JSON file in which no record has such a field.
     """
-    from nlp_judgments.apps.corpus import iter_documents
-    from nlp_judgments.data.formats.reading import iter_json_records
 
     for item in inputs:
         path = Path(item)
@@ -194,7 +203,6 @@ def _processor_ids(node) -> Iterator[int]:
 def corpus_piece_ids(tokenizer, texts: Sequence[str], pretokenize: str, batch: int = 256) -> set[int]:
     """Ids the tokenizer produces on ``texts``: its own pieces, plus the character pieces that
     ``cjk_chars`` splits them into (the tokenizer still needs the unsplit pieces to segment alike)."""
-    from nlp_judgments.tagging.encoding import TokenIndex
 
     ids: set[int] = set()
     for mode in dict.fromkeys(["none", pretokenize]):
@@ -253,7 +261,6 @@ def trim_state_dict(state: dict, keep: Sequence[int], rows: int) -> dict:
 
     A tensor of ``rows`` rows whose name is not a known embedding or output layer is an error, not a guess.
     """
-    import torch
 
     index = torch.tensor(list(keep), dtype=torch.long)
     out, sliced = {}, []
@@ -313,7 +320,6 @@ def compare_tokenization(before, after, texts: Sequence[str], pretokenize: str, 
 
     Returns ``{"documents", "mismatches", "special_tokens_identical", "examples"}``.
     """
-    from nlp_judgments.tagging.encoding import TokenIndex
 
     old, new = TokenIndex(before, pretokenize), TokenIndex(after, pretokenize)
     mismatches, examples = 0, []
@@ -337,10 +343,7 @@ def compare_tokenization(before, after, texts: Sequence[str], pretokenize: str, 
 def compare_hidden_states(src: Path, dst: Path, before, after, texts: Sequence[str], pretokenize: str,
                           max_tokens: int = 128) -> dict:
     """Last hidden states of the two encoders on the first ``max_tokens`` tokens of each text."""
-    import torch
-    from transformers import AutoModel
 
-    from nlp_judgments.tagging.encoding import TokenIndex
 
     def run(folder: Path, tokenizer) -> list:
         index = TokenIndex(tokenizer, pretokenize)
@@ -357,7 +360,6 @@ def compare_hidden_states(src: Path, dst: Path, before, after, texts: Sequence[s
 
 def compare_entities(src: Path, dst: Path, texts: Sequence[str]) -> dict:
     """Entities that ``Tagger`` finds with the original and the trimmed model folder."""
-    from nlp_judgments.tagging.tagger import Tagger
 
     old = Tagger.load(src, device="cpu").tag(texts)
     new = Tagger.load(dst, device="cpu").tag(texts)
@@ -396,7 +398,6 @@ def select_pieces(tokenizer, tokenizer_json: dict, config: dict, rows: int, text
 def _write_folder(src: Path, dst: Path, tokenizer_json: dict, config: dict, state: dict, rows: int,
                   keep: list[int]) -> list[str]:
     """Write the trimmed folder; return the names of source files not carried over."""
-    from safetensors.torch import save_file
 
     new_id = {old: new for new, old in enumerate(keep)}
     not_copied = _write_tokenizer_files(src, dst, trim_tokenizer_json(tokenizer_json, keep), new_id)
@@ -433,12 +434,7 @@ def trim_vocabulary(
     (and installs nothing) when a check fails; an existing ``out_dir`` is replaced only if an earlier
     trim wrote it.
     """
-    from safetensors.torch import load_file
-    from transformers import AutoTokenizer
 
-    from nlp_judgments.tagging.artifacts import META_FILE, load_meta
-    from nlp_judgments.tagging.encoders import BUILTIN_PREFIX, resolve_encoder
-    from nlp_judgments.tagging.encoders.e5 import encoder_info, install_folder
 
     started = time.perf_counter()
     src = Path(resolve_encoder(str(src_dir))) if str(src_dir).startswith(BUILTIN_PREFIX) else Path(src_dir)

@@ -45,16 +45,38 @@ from typing import Callable
 import numpy as np
 import torch
 import yaml
+from accelerate import Accelerator
+from accelerate.utils import broadcast_object_list, set_seed
+from tqdm.auto import tqdm
+from transformers import (
+    AutoModelForTokenClassification,
+    AutoTokenizer,
+    get_linear_schedule_with_warmup,
+)
 
-from nlp_judgments.training.adversarial import FGM
+from nlp_judgments.data.documents import load_documents
+from nlp_judgments.spans import DataError, Document, join_consecutive
 from nlp_judgments.tagging.artifacts import ModelMeta, save_model
-from nlp_judgments.training.config import Config, ConfigError, SourceConfig, config_from_dict
-from nlp_judgments.training.ema import EMA
-from nlp_judgments.tagging.encoding import IGNORE, AlignmentReport, Encoder, TokenIndex, allowed_tag_matrix
-from nlp_judgments.tagging.evaluate import DevSet
+from nlp_judgments.tagging.encoders import resolve_encoder
+from nlp_judgments.tagging.encoding import (
+    IGNORE,
+    AlignmentReport,
+    Encoder,
+    TokenIndex,
+    allowed_tag_matrix,
+)
+from nlp_judgments.tagging.evaluate import DevSet, evaluate_documents, evaluate_sources
 from nlp_judgments.tagging.hardware import cpu_has_native_bf16, warn_if_emulated_bf16
 from nlp_judgments.tagging.model import SpanHead, TaggingModel
-from nlp_judgments.spans import DataError, Document, join_consecutive
+from nlp_judgments.tagging.tagger import Tagger
+from nlp_judgments.training.adversarial import FGM
+from nlp_judgments.training.config import (
+    Config,
+    ConfigError,
+    SourceConfig,
+    config_from_dict,
+)
+from nlp_judgments.training.ema import EMA
 
 log = logging.getLogger("nlp_judgments.training.loop")
 
@@ -62,17 +84,6 @@ log = logging.getLogger("nlp_judgments.training.loop")
 # --------------------------------------------------------------------------------------------
 # Data
 # --------------------------------------------------------------------------------------------
-
-
-def load_documents(path: str, fmt: str, label_map, labels: list[str] | None = None) -> tuple[list[Document], dict]:
-    """Read a data file into documents with the configured label map; returns (docs, read stats)."""
-    from nlp_judgments.data import formats
-
-    if not Path(path).exists():
-        raise DataError("file not found", path)
-    stats = formats.ReadStats()
-    docs = list(formats.read_documents(path, fmt, label_map=label_map, allowed=labels, stats=stats))
-    return docs, stats.to_dict()
 
 
 def split_data(config: Config) -> tuple[list[Document], list[Document], dict]:
@@ -217,9 +228,7 @@ def make_encoder(config: Config, index: TokenIndex, labels: list[str]) -> Encode
 
 def build_model(config: Config, labels: list[str]):
     """Tokenizer and a fresh ``TaggingModel`` for ``labels`` on the configured encoder."""
-    from transformers import AutoModelForTokenClassification, AutoTokenizer
 
-    from nlp_judgments.tagging.encoders import resolve_encoder
 
     m = config.model
     source = resolve_encoder(m.name_or_path, tiny_hidden=m.tiny_hidden, tiny_layers=m.tiny_layers)
@@ -319,8 +328,6 @@ def resolve_precision(setting: str, cpu_bf16: bool = False) -> str:
 def train(config: Config, on_update: Callable[[int], None] | None = None) -> TrainResult:
     """Train a tagger as configured. ``on_update(step)`` is called after each optimizer update
     (tests use it to interrupt a run and check that resuming reproduces it)."""
-    from accelerate import Accelerator
-    from accelerate.utils import set_seed
 
     t = config.train
     if t.num_threads:
@@ -462,8 +469,6 @@ def _flatten(values, prefix: str = ""):
 
 
 def _evaluate(model: TaggingModel, setup: _Setup, accelerator) -> dict:
-    from nlp_judgments.tagging.evaluate import evaluate_documents, evaluate_sources
-    from nlp_judgments.tagging.tagger import Tagger
 
     unwrapped = accelerator.unwrap_model(model)
     unwrapped.eval()
@@ -477,9 +482,6 @@ def _evaluate(model: TaggingModel, setup: _Setup, accelerator) -> dict:
 
 
 def _fit(config: Config, accelerator, setup: _Setup, on_update) -> TrainResult:
-    from accelerate.utils import broadcast_object_list
-    from tqdm.auto import tqdm
-    from transformers import get_linear_schedule_with_warmup
 
     t = config.train
     out = Path(config.output_dir)

@@ -41,12 +41,28 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Iterable, Iterator, Mapping
 
-from nlp_judgments.spans import DataError, Document, write_spans_jsonl
-from nlp_judgments.data.formats.cail import read_cail2021, read_cail2022, read_spans, write_cail2021
+from nlp_judgments.data.formats.cail import (
+    read_cail2021,
+    read_cail2022,
+    read_spans,
+    write_cail2021,
+)
 from nlp_judgments.data.formats.conll import SPACE_TOKEN, read_conll, write_conll
 from nlp_judgments.data.formats.label_maps import CAIL2021_LABELS, LABEL_MAPS, LabelMap
-from nlp_judgments.data.formats.labelstudio import labelstudio_config, predictions_from_tagged, read_labelstudio, write_labelstudio
-from nlp_judgments.data.formats.reading import Assembler, ReadStats, count_overlapping, first_char, iter_json_records
+from nlp_judgments.data.formats.labelstudio import (
+    labelstudio_config,
+    predictions_from_tagged,
+    read_labelstudio,
+    write_labelstudio,
+)
+from nlp_judgments.data.formats.reading import (
+    Assembler,
+    ReadStats,
+    count_overlapping,
+    first_char,
+    iter_json_records,
+)
+from nlp_judgments.spans import DataError, Document, write_spans_jsonl
 
 __all__ = [
     "CAIL2021_LABELS",

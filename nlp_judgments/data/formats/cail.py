@@ -17,9 +17,20 @@ import re
 from pathlib import Path
 from typing import Iterable, Iterator, Sequence
 
-from nlp_judgments.spans import DataError, Document, document_from_dict, read_jsonl_objects
 from nlp_judgments.data.formats.label_maps import CAIL2021_LABELS
-from nlp_judgments.data.formats.reading import Assembler, Mention, iter_json_records, require, require_object
+from nlp_judgments.data.formats.reading import (
+    Assembler,
+    Mention,
+    iter_json_records,
+    require,
+    require_object,
+)
+from nlp_judgments.spans import (
+    DataError,
+    Document,
+    document_from_dict,
+    read_jsonl_objects,
+)
 
 # Readers take the Assembler that read_documents builds; call read_documents rather than these.
 

@@ -21,9 +21,9 @@ import re
 from pathlib import Path
 from typing import Iterable, Iterator, Sequence
 
-from nlp_judgments.tagging.encoding import resolve_overlaps
-from nlp_judgments.spans import DataError, Document, Span
 from nlp_judgments.data.formats.reading import Assembler, Mention, ReadStats
+from nlp_judgments.spans import DataError, Document, Span
+from nlp_judgments.tagging.encoding import resolve_overlaps
 
 # BMES (M) and BILOU (L, U) spellings are read as their BIOES equivalents.
 _TAG_PREFIXES = {"B": "B", "I": "I", "M": "I", "E": "E", "L": "E", "S": "S", "U": "S"}

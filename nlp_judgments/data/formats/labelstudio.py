@@ -32,9 +32,16 @@ from pathlib import Path
 from typing import Any, Iterable, Iterator, Mapping, Sequence
 from xml.sax.saxutils import quoteattr
 
+from nlp_judgments.data.formats.reading import (
+    Assembler,
+    Mention,
+    ReadStats,
+    iter_json_records,
+    require,
+    require_object,
+)
 from nlp_judgments.legal.schema import LABELS
 from nlp_judgments.spans import DataError, Document, Span, check_span
-from nlp_judgments.data.formats.reading import Assembler, Mention, ReadStats, iter_json_records, require, require_object
 
 
 def read_labelstudio(path: Path, asm: Assembler, use_predictions: bool = False) -> Iterator[Document]:

@@ -18,8 +18,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable, Iterator, NamedTuple, Sequence
 
-from nlp_judgments.spans import DataError, Document, Span, check_span, read_jsonl_objects
 from nlp_judgments.data.formats.label_maps import LabelMap
+from nlp_judgments.spans import (
+    DataError,
+    Document,
+    Span,
+    check_span,
+    read_jsonl_objects,
+)
 
 
 @dataclass

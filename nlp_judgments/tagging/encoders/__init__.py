@@ -13,6 +13,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from nlp_judgments.tagging.encoders.e5 import build_e5_small
+from nlp_judgments.tagging.encoders.tiny import build_tiny
+
 BUILTIN_PREFIX = "builtin:"
 
 
@@ -22,11 +25,9 @@ def resolve_encoder(name: str, cache_dir: Path | None = None, tiny_hidden: int =
         return name
     which = name[len(BUILTIN_PREFIX) :]
     if which == "tiny":
-        from nlp_judgments.tagging.encoders.tiny import build_tiny
 
         return str(build_tiny(cache_dir=cache_dir, hidden=tiny_hidden, layers=tiny_layers))
     if which in ("e5-small", "multilingual-e5-small"):
-        from nlp_judgments.tagging.encoders.e5 import build_e5_small
 
         return str(build_e5_small(cache_dir=cache_dir))
     raise ValueError(f"unknown built-in encoder {name!r}; choose builtin:tiny or builtin:e5-small")

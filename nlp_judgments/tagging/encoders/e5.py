@@ -54,6 +54,8 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
+from safetensors import safe_open
+from safetensors.numpy import save_file
 
 logger = logging.getLogger(__name__)
 
@@ -451,7 +453,6 @@ def write_encoder_folder(e5: E5File, tokenizer_json_path: Path, folder: Path, ma
     Returns the manifest as written, with each file's size and sha256 added. The manifest is
     written last, so a folder with a manifest is a complete folder.
     """
-    from safetensors.numpy import save_file  # deferred: only building needs it
 
     (folder / "config.json").write_text(json.dumps(bert_config(e5.header, e5.special_ids), indent=2) + "\n")
     tokenizer_settings = tokenizer_config(e5.header.max_positions)
@@ -599,7 +600,6 @@ def encoder_info(folder: str | Path) -> dict:
     }
     weights = folder / "model.safetensors"
     if weights.is_file():
-        from safetensors import safe_open  # deferred: reads the header lazily
 
         total = embedding = 0
         with safe_open(str(weights), framework="np") as f:

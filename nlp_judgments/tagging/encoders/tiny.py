@@ -13,6 +13,9 @@ import shutil
 import tempfile
 from pathlib import Path
 
+import torch
+from transformers import BertConfig, BertModel, BertTokenizerFast
+
 SPECIALS = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
 
 
@@ -39,8 +42,6 @@ def char_vocabulary() -> list[str]:
 
 def build_tiny(cache_dir: Path | None = None, hidden: int = 64, layers: int = 2, seed: int = 0) -> Path:
     """Write (once) and return a folder holding a random tiny BERT and its character tokenizer."""
-    import torch
-    from transformers import BertConfig, BertModel, BertTokenizerFast
 
     root = Path(cache_dir) if cache_dir is not None else default_cache() / "encoders"
     folder = root / f"tiny-char-h{hidden}-l{layers}-s{seed}"
