@@ -17,7 +17,8 @@ sides alternates. The sides:
 The clock starts at the end of update ``--warmup`` (model loading, encoding, optimizer creation and the
 first updates are excluded) and stops at the end of update ``warmup + steps``. One more update follows,
 untimed, because ``train()`` writes a checkpoint right after its last update. Batch statistics (real
-tokens, padded positions) are recorded by wrapping each side's collate function; this only observes.
+tokens, padded positions) come from ``train``'s ``on_batch`` hook and from wrapping the Trainer's
+collator; both only observe.
 
 Figures: updates/s; tokens/s (non-pad positions, CLS/SEP included, per second), the fairer throughput
 figure when samplers differ because a wide batch costs more than a narrow one; positions/s (padding
@@ -122,7 +123,6 @@ def make_config(args: argparse.Namespace, output_dir: Path):
         "resume": False,
         "progress": False,  # the Trainer side runs with disable_tqdm
         "num_threads": args.threads,
-        "label_smoothing": 0.0,
     }
     if args.batch_size is not None:
         train["batch_size"] = args.batch_size
@@ -204,29 +204,13 @@ def side_result(side: str, config, clock: StepClock, batches: BatchLog, lengths:
 
 
 def run_ours(args: argparse.Namespace, work_dir: Path) -> dict:
-    """The real ``train()``, observed through its ``on_update`` hook and a wrapped ``collate``."""
-    import nlp_judgments.training.loop as loop
+    """The real ``train()``, observed through its ``on_update`` and ``on_batch`` hooks."""
+    from nlp_judgments.training.loop import train
 
     config = make_config(args, work_dir / "ours")
-    clock, batches, lengths = StepClock(args.warmup, args.steps), BatchLog(), []
-    real_collate, real_batches = loop.collate, loop.length_bucketed_batches
-
-    def counting_collate(features, pad_id):
-        out = real_collate(features, pad_id)
-        batches.add(out["attention_mask"])
-        return out
-
-    def recording_batches(window_lengths, batch_size, seed):
-        if not lengths:
-            lengths.extend(window_lengths)
-        return real_batches(window_lengths, batch_size, seed)
-
-    loop.collate, loop.length_bucketed_batches = counting_collate, recording_batches
-    try:
-        loop.train(config, on_update=clock.tick)
-    finally:
-        loop.collate, loop.length_bucketed_batches = real_collate, real_batches
-    return side_result("ours", config, clock, batches, lengths,
+    clock, batches = StepClock(args.warmup, args.steps), BatchLog()
+    result = train(config, on_update=clock.tick, on_batch=lambda batch: batches.add(batch["attention_mask"]))
+    return side_result("ours", config, clock, batches, result.window_lengths,
                        {"sampler": "length_bucketed_batches", "optimizer": "torch.optim.AdamW(fused=True); "
                         "head at train.head_lr"})
 
@@ -234,7 +218,8 @@ def run_ours(args: argparse.Namespace, work_dir: Path) -> dict:
 def training_windows(config):
     """Tokenizer, HF token-classification model and windows, built as ``train._setup`` builds them."""
     from nlp_judgments.tagging.encoding import Encoder, TokenIndex
-    from nlp_judgments.training.loop import build_model, split_data
+    from nlp_judgments.training.build import build_model
+    from nlp_judgments.training.data import split_data
 
     d = config.data
     docs, _, _ = split_data(config)

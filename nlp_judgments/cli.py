@@ -13,11 +13,11 @@ import sys
 from pathlib import Path
 
 from nlp_judgments.spans import DataError
+from nlp_judgments.tagging.options import BACKENDS, MAX_LENGTH
 from nlp_judgments.tagging.encoders.e5 import EncoderBuildError
 from nlp_judgments.training.config import ConfigError
 
 FORMATS = ["auto", "spans", "cail2021", "cail2022", "conll", "labelstudio"]
-BACKENDS = ["auto", "torch", "onnx", "onnx-int8"]  # as tagger.BACKENDS (importing it loads torch)
 BACKEND_HELP = ("auto/torch: the torch model; torch-bf16: the same in bfloat16 (fast on CPUs with AVX512-BF16 or AMX, "
                 "and GPUs); onnx, onnx-int8: the ONNX files of a folder written by `export --onnx`, "
                 "on the CPU with --threads ONNX Runtime threads")
@@ -105,7 +105,7 @@ def _cmd_tag(args: argparse.Namespace) -> int:
 
     def make_tagger() -> Tagger:
         return Tagger.load(model, device=args.device, batch_size=args.batch_size, num_threads=args.threads or None,
-                           merge=args.merge, backend=args.backend)
+                           backend=args.backend)
 
     output = None if args.output in (None, "-") else Path(args.output)
     stats = tag_corpus(make_tagger, args.inputs or ["-"], output, opts, shard)
@@ -114,7 +114,7 @@ def _cmd_tag(args: argparse.Namespace) -> int:
 
 
 def _cmd_encoder(args: argparse.Namespace) -> int:
-    from nlp_judgments.tagging.encoders import resolve_encoder
+    from nlp_judgments.tagging.encoders.builtin import resolve_encoder
 
     print(resolve_encoder(args.name))
     return 0
@@ -261,8 +261,6 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--threads", type=int, default=0, help="torch threads (0: torch's default)")
     p.add_argument("--device", help="cpu, cuda, cuda:1... (default: cuda if available; under accelerate, "
                                     "each process its own GPU)")
-    p.add_argument("--merge", default="central", choices=["central", "first", "mean"],
-                   help="how overlapping windows are stitched (default: each token from its most central window)")
     p.add_argument("--backend", default="auto", choices=BACKENDS, help=BACKEND_HELP)
     p.add_argument("--shard", help="RANK/WORLD: tag only this shard (set by accelerate launch otherwise)")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
@@ -337,7 +335,7 @@ def build_parser() -> argparse.ArgumentParser:
                          "the adapted encoder folder", "; leave out the text of any dev or test set you will score on")
     p.add_argument("--pretokenize", default="cjk_chars", choices=["cjk_chars", "none"],
                    help="as the tagger will use (default: %(default)s)")
-    p.add_argument("--max-length", type=int, default=256, help="tokens per block (default: %(default)s)")
+    p.add_argument("--max-length", type=int, default=MAX_LENGTH, help="tokens per block (default: %(default)s)")
     p.add_argument("--epochs", type=int, default=1)
     p.add_argument("--batch-size", type=int, default=16)
     p.add_argument("--lr", type=float, default=5e-5)

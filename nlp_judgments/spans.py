@@ -61,33 +61,6 @@ class Document:
         return {"id": self.id, "text": self.text, "entities": entities}
 
 
-def join_consecutive(docs: list[Document], max_chars: int) -> list[Document]:
-    """Join runs of consecutive documents into documents of at most ``max_chars`` characters.
-
-    For corpora of sentences cut from judgments and kept in document order (CAIL2021): a sentence
-    tagged beside its neighbours sees who the defendant is and what was stolen, as in a whole
-    judgment. Texts are concatenated as they are and spans shifted, so the gold spans stay the
-    same set; a document longer than ``max_chars`` stays alone. The joined id names the first and
-    last of its parts.
-
-    >>> a, b = Document("a", "张某盗窃。", [Span(0, 2, "P")]), Document("b", "李某报警。", [Span(0, 2, "P")])
-    >>> [(d.id, d.text, d.spans) for d in join_consecutive([a, b], 10)]
-    [('a..b', '张某盗窃。李某报警。', [Span(start=0, end=2, label='P'), Span(start=5, end=7, label='P')])]
-    >>> len(join_consecutive([a, b], 9))
-    2
-    """
-    runs: list[list[Document]] = []
-    length = 0  # characters in runs[-1]
-    for doc in docs:
-        if runs and length + len(doc.text) <= max_chars:
-            runs[-1].append(doc)
-            length += len(doc.text)
-        else:
-            runs.append([doc])
-            length = len(doc.text)
-    return [run[0] if len(run) == 1 else _concatenate(run) for run in runs]
-
-
 def _concatenate(parts: list[Document]) -> Document:
     spans, offset = [], 0
     for d in parts:

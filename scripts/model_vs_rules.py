@@ -19,7 +19,7 @@ from nlp_judgments.legal.prelabel import prelabel_text
 from nlp_judgments.tagging.evaluate import evaluate_sources
 from nlp_judgments.tagging.tagger import Tagger
 from nlp_judgments.training.config import load_config
-from nlp_judgments.training.loop import read_sources, source_dev_set
+from nlp_judgments.training.data import read_sources, source_dev_set
 
 
 class Rules:

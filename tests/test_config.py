@@ -97,8 +97,6 @@ def test_sources_resolve_names_and_round_trip(tmp_path):
     assert (b.weight, b.dev_last_n, b.format, b.ambiguous) == (1.0, 0, "auto", {})
     config.save(tmp_path / "resolved.yaml")
     assert load_config(tmp_path / "resolved.yaml") == config
-    with pytest.raises(ConfigError, match="not supported with data.sources"):
-        load_config(None, {"data": {"labels": ["DEFENDANT"], "sources": SOURCES}, "train": {"label_smoothing": 0.1}})
 
 
 def test_overrides_are_typed():
@@ -119,7 +117,6 @@ def test_overrides_are_typed():
         (["--train.epochs=0"], "train.epochs must be >= 1"),
         (["--data.stride=200", "--data.max_length=128"], "data.stride"),
         (["--data.dev_last_n=10", "--data.dev_file=d.jsonl"], "not both"),
-        (["--model.head=crf", "--train.label_smoothing=0.1"], "softmax head only"),
         (["train.lr=1"], "expected --section.key=value"),
     ],
 )

@@ -18,10 +18,12 @@ from safetensors.torch import load_file
 from nlp_judgments.spans import Document, Span
 from nlp_judgments.tagging.encoding import IGNORE, allowed_tag_matrix, tag_names
 from nlp_judgments.tagging.evaluate import DevSet, evaluate_documents, evaluate_sources
-from nlp_judgments.tagging.model import CRF, TaggingModel
+from nlp_judgments.tagging.heads import CRF, HEADS, SoftmaxHead
+from nlp_judgments.tagging.model import TaggingModel
 from nlp_judgments.tagging.tagger import Tagger
 from nlp_judgments.training.config import load_config
-from nlp_judgments.training.loop import collate, train
+from nlp_judgments.training.data import SourceTables, collate
+from nlp_judgments.training.loop import train
 
 from .conftest import doc_from_marked
 
@@ -99,10 +101,10 @@ def tiny_model(tiny_dir, head: str, labels=LABELS, scheme="BIO") -> TaggingModel
     torch.manual_seed(0)
     tags = tag_names(labels, scheme)
     encoder = AutoModelForTokenClassification.from_pretrained(str(tiny_dir), num_labels=len(tags))
-    model = TaggingModel(encoder, tags, scheme, head)
-    if model.crf is not None:  # non-zero transitions, so the chain really matters
+    model = TaggingModel(encoder, HEADS[head](labels, scheme))
+    if head == "crf":  # non-zero transitions, so the chain really matters
         with torch.no_grad():
-            for p in model.crf.parameters():
+            for p in model.head.crf.parameters():
                 p.normal_()
     return model
 
@@ -201,13 +203,16 @@ def test_collate_looks_up_allowed_sets_and_weights_by_source():
     matrices = torch.from_numpy(np.stack([allowed_tag_matrix(labels, "BIO"), allowed_tag_matrix(labels, "BIO", ["X"])]))
     features = [{"input_ids": [2, 7, 3], "labels": [IGNORE, 0, IGNORE], "source": 0},
                 {"input_ids": [2, 7, 8, 3], "labels": [IGNORE, 0, 1, IGNORE], "source": 1}]
-    batch = collate(features, 0, matrices, torch.tensor([1.0, 0.5]))
+    tables = SourceTables(matrices, torch.tensor([[True, True], [True, False]]), torch.tensor([1.0, 0.5]))
+    batch = collate(features, 0, SoftmaxHead(labels, "BIO"), tables)
     assert batch["allowed"].shape == (2, 4, 5)
     assert batch["allowed"][0, 1].tolist() == [True, False, False, False, False]  # O, everything annotated
     assert batch["allowed"][1, 1].tolist() == [True, False, False, True, True]  # O, Y not annotated
     assert batch["allowed"][1, 2].tolist() == [False, True, False, False, False]  # B-X stays B-X
     assert batch["weights"].tolist() == [1.0, 0.5]
-    assert set(collate(features, 0)) == {"input_ids", "attention_mask", "labels"}  # single-file batches unchanged
+    assert batch["label_mask"].tolist() == [[True, True], [True, False]]
+    single = collate(features, 0, SoftmaxHead(labels, "BIO"))
+    assert set(single) == {"input_ids", "attention_mask", "labels"}  # single-file batches unchanged
 
 
 # --------------------------------------------------------------------------------------------

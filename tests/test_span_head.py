@@ -10,7 +10,8 @@ import torch
 from nlp_judgments.spans import Document, Span
 from nlp_judgments.tagging.encoding import AlignmentReport, Encoder, TokenIndex
 from nlp_judgments.tagging.evaluate import evaluate_documents
-from nlp_judgments.tagging.model import NEG, SpanHead
+from nlp_judgments.tagging.heads import SpanHead
+from nlp_judgments.tagging.heads.base import NEG
 from nlp_judgments.tagging.tagger import Tagger
 from nlp_judgments.training.config import ConfigError, load_config
 from nlp_judgments.training.loop import train
@@ -37,16 +38,16 @@ def dense_scores(head: SpanHead, feats: torch.Tensor, valid: torch.Tensor) -> to
 @pytest.mark.parametrize("seed, chunk", [(0, 512), (1, 512), (2, 3)])
 def test_decoding_agrees_with_the_span_scores(seed, chunk):
     torch.manual_seed(seed)
-    head = SpanHead(num_labels=3, dim=8, max_span=5)
-    feats = torch.randn(14, SpanHead.features(3, 8))
+    head = SpanHead([f"L{i}" for i in range(3)], span_dim=8, max_span=5)
+    feats = torch.randn(14, 2 * 8 + 2 * 3)
     valid = torch.ones(14, dtype=torch.bool)
     valid[[0, 6]] = False  # e.g. a lone ▁ and a special token
     full = dense_scores(head, feats, valid)  # [L, n, n]
     band = head.band_scores(feats[None], valid[None])[0]
     for label, i, j in (full > float("-inf")).nonzero().tolist():
         assert torch.isclose(band[label, i, j - i], full[label, i, j], atol=1e-5)
-    found = head.decode(feats, valid, chunk=chunk)
-    whole = head.decode(feats, valid)
+    found = head.decode_features(feats, valid, chunk=chunk)
+    whole = head.decode_features(feats, valid)
     assert [c[:3] for c in found] == [c[:3] for c in whole], "chunked decoding must not change the spans"
     assert all(abs(a[3] - b[3]) < 1e-5 for a, b in zip(found, whole))
     assert found, "random features should give some positive spans"
@@ -60,14 +61,15 @@ def test_decoding_agrees_with_the_span_scores(seed, chunk):
     for label, i, j in (full > 0).nonzero().tolist():
         if (i, j) not in kept:
             assert any(crossing((i, j), (a, b)) and full[:, a, b].max() >= full[label, i, j] for a, b, _, _ in found)
-    flat = head.decode(feats, valid, nested=False)
+    head.nested = False
+    flat = head.decode_features(feats, valid)
     assert all(a[1] < b[0] for a, b in zip(flat, flat[1:]))
 
 
 def test_scores_depend_on_distance_not_on_window_position():
     torch.manual_seed(0)
-    head = SpanHead(num_labels=2, dim=8, max_span=6)
-    feats = torch.randn(1, 6, SpanHead.features(2, 8))
+    head = SpanHead([f"L{i}" for i in range(2)], span_dim=8, max_span=6)
+    feats = torch.randn(1, 6, 2 * 8 + 2 * 2)
     valid = torch.ones(1, 6, dtype=torch.bool)
     shifted = torch.cat([torch.randn(1, 4, feats.shape[2]), feats], dim=1)  # the same tokens 4 positions later
     a = head.band_scores(feats, valid)
@@ -78,34 +80,34 @@ def test_scores_depend_on_distance_not_on_window_position():
 
 def test_loss_learns_nested_spans_and_ignores_unannotated_labels():
     torch.manual_seed(0)
-    head = SpanHead(num_labels=2, dim=8, max_span=8)
-    feats = torch.randn(1, 8, SpanHead.features(2, 8), requires_grad=True)
+    head = SpanHead([f"L{i}" for i in range(2)], span_dim=8, max_span=8)
+    feats = torch.randn(1, 8, 2 * 8 + 2 * 2, requires_grad=True)
     valid = torch.ones(1, 8, dtype=torch.bool)
     targets = head.band_targets([[(1, 6, 0), (3, 4, 1)]], 8)  # a place, and a name inside it
     opt = torch.optim.Adam([feats], lr=0.05)
     for _ in range(300):
         opt.zero_grad()
-        loss = head.loss(feats, valid, targets)
+        loss = head.span_loss(feats, valid, targets)
         loss.backward()
         opt.step()
-    assert [(i, j, l) for i, j, l, _ in head.decode(feats[0].detach(), valid[0])] == [(1, 6, 0), (3, 4, 1)]
+    assert [(i, j, l) for i, j, l, _ in head.decode_features(feats[0].detach(), valid[0])] == [(1, 6, 0), (3, 4, 1)]
     # A label the window's source does not annotate gets no gradient at all.
     feats.grad = None
-    head.loss(feats, valid, targets, label_mask=torch.tensor([[True, False]])).backward()
+    head.span_loss(feats, valid, targets, label_mask=torch.tensor([[True, False]])).backward()
     d, L = 8, 2
     assert feats.grad[..., 2 * d + 1].abs().sum() == 0 and feats.grad[..., 2 * d + L + 1].abs().sum() == 0
     assert feats.grad[..., 2 * d].abs().sum() > 0
 
 
 def test_a_gold_span_on_an_unscored_pair_is_no_target():
-    head = SpanHead(num_labels=1, dim=4, max_span=2)
-    feats = torch.zeros(1, 5, SpanHead.features(1, 4))
+    head = SpanHead([f"L{i}" for i in range(1)], span_dim=4, max_span=2)
+    feats = torch.zeros(1, 5, 2 * 4 + 2 * 1)
     valid = torch.tensor([[False, True, True, True, False]])
     targets = head.band_targets([[(1, 3, 0), (0, 1, 0)]], 5)  # longer than max_span; on an invalid token
     assert targets.sum() == 1  # the long one cannot even be written down
     # With no reachable target, only the negative term: log(1 + number of scored pairs * e^0).
     scored = 3 + 2  # spans of length 1 and 2 over the three valid tokens
-    assert head.loss(feats, valid, targets).item() == pytest.approx(torch.log(torch.tensor(1.0 + scored)).item())
+    assert head.span_loss(feats, valid, targets).item() == pytest.approx(torch.log(torch.tensor(1.0 + scored)).item())
 
 
 def test_windows_carry_nested_spans_and_leave_out_cut_ones(tiny_tokenizer):
@@ -202,5 +204,3 @@ def test_span_head_config_errors(tiny_dir, spans_file, tmp_path):
         span_config(tiny_dir, spans_file, tmp_path, model__span_dim=7)
     with pytest.raises(ConfigError, match="max_span"):
         span_config(tiny_dir, spans_file, tmp_path, model__max_span=0)
-    with pytest.raises(ConfigError, match="label_smoothing"):
-        span_config(tiny_dir, spans_file, tmp_path, train__label_smoothing=0.1)

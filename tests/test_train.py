@@ -128,7 +128,7 @@ def test_a_checkpoint_older_than_a_config_key_still_resumes(tiny_dir, spans_file
         train(config, on_update=crash_at_3)
     saved = out / "checkpoint" / "config.yaml"
     values = yaml.safe_load(saved.read_text(encoding="utf-8"))
-    del values["train"]["ema_decay"], values["data"]["join_chars"]  # as written before those existed
+    del values["train"]["adv_epsilon"], values["train"]["cpu_bf16"]  # as written before those existed
     saved.write_text(yaml.safe_dump(values), encoding="utf-8")
     assert train(config).steps == 6  # 5 sentences, batch 2 -> 3 updates per epoch
     log = [json.loads(l) for l in (out / "train_log.jsonl").read_text().splitlines()]
@@ -137,7 +137,7 @@ def test_a_checkpoint_older_than_a_config_key_still_resumes(tiny_dir, spans_file
 
 @pytest.mark.parametrize("n, batch, world", [(5, 2, 2), (4, 2, 2), (1, 4, 3), (37, 4, 3)])
 def test_every_process_gets_the_same_number_of_batches(n, batch, world):
-    from nlp_judgments.training.loop import rank_batches
+    from nlp_judgments.training.data import rank_batches
 
     lengths = list(range(n))
     shares = [rank_batches(lengths, batch, seed=1, world=world, rank=r) for r in range(world)]
@@ -148,48 +148,31 @@ def test_every_process_gets_the_same_number_of_batches(n, batch, world):
         assert len(flat) == len(set(flat))
 
 
-def test_layer_lr_decay_scales_each_layer_from_the_top_down(tiny_dir, spans_file, tmp_path):
-    from nlp_judgments.training.loop import build_model, param_groups
+def test_param_groups_put_the_output_layer_and_head_at_head_lr(tiny_dir, spans_file, tmp_path):
+    from nlp_judgments.training.build import build_model, param_groups
 
-    config = tiny_config(tiny_dir, spans_file, tmp_path / "run")
-    _, model = build_model(config, ["DEFENDANT"])
-    n = model.encoder.config.num_hidden_layers
-    lr_of = {}
-    for group in param_groups(model, 1.0, 5.0, 0.01, layer_decay=0.5):
-        for p in group["params"]:
-            lr_of[id(p)] = (group["lr"], group["weight_decay"])
-    seen = {}
-    for name, p in model.named_parameters():
-        if not p.requires_grad:
-            continue
-        lr, wd = lr_of[id(p)]
-        if "classifier." in name:
-            expected = 5.0
-        elif ".layer." in name:
-            expected = 0.5 ** (n - 1 - int(name.split(".layer.")[1].split(".")[0]))
-        else:
-            assert "embeddings" in name, name
-            expected = 0.5**n
-        assert lr == pytest.approx(expected), name
-        assert wd == (0.0 if p.ndim < 2 or "classifier." in name else 0.01), name
-        seen[expected] = True
-    assert len(seen) == n + 2  # every layer, the embeddings and the head
-    flat = param_groups(model, 1.0, 5.0, 0.01)
-    assert sorted({g["lr"] for g in flat}) == [1.0, 5.0]
+    for head in ("softmax", "crf"):
+        config = tiny_config(tiny_dir, spans_file, tmp_path / "run")
+        config.model.head = head
+        _, model = build_model(config, ["DEFENDANT"])
+        lr_of = {id(p): (g["lr"], g["weight_decay"]) for g in param_groups(model, 1.0, 5.0, 0.01) for p in g["params"]}
+        for name, p in model.named_parameters():
+            is_head = "classifier." in name or name.startswith("head.")
+            expected = (5.0, 0.0) if is_head else (1.0, 0.0 if p.ndim < 2 else 0.01)
+            assert lr_of[id(p)] == expected, name
+        assert any(name.startswith("head.crf.") for name, _ in model.named_parameters()) == (head == "crf")
 
 
-def test_join_chars_joins_neighbours_after_the_dev_split(tiny_dir, spans_file, tmp_path):
-    from nlp_judgments.training.loop import split_data
+@pytest.mark.parametrize("key, value", [("data.join_chars", 150), ("train.layer_lr_decay", 0.9),
+                                        ("train.ema_decay", 0.997), ("train.label_smoothing", 0.1)])
+def test_removed_settings_name_the_commit_that_has_them(key, value):
+    from nlp_judgments.training.config import ConfigError, load_config
 
-    plain = tiny_config(tiny_dir, spans_file, tmp_path / "run")
-    plain.data.dev_file, plain.data.dev_last_n = None, 2
-    train_docs, dev_docs, _ = split_data(plain)
-    plain.data.join_chars = 10_000
-    joined_train, joined_dev, _ = split_data(plain)
-    assert [len(joined_train), len(joined_dev)] == [1, 1]  # the dev block is never joined to training text
-    for parts, joined in ((train_docs, joined_train[0]), (dev_docs, joined_dev[0])):
-        assert joined.text == "".join(d.text for d in parts)
-        assert [joined.text[s.start : s.end] for s in joined.spans] == [d.text[s.start : s.end] for d in parts for s in d.spans]
+    with pytest.raises(ConfigError, match=f"{key} was removed .* reproducible at commit a9124fc"):
+        load_config(None, [f"--{key}={value}"])
+    section, name = key.split(".")
+    default = {"join_chars": 0, "layer_lr_decay": 1.0, "ema_decay": 0.0, "label_smoothing": 0.0}[name]
+    assert load_config(None, {section: {name: default}}) == load_config(None, [])  # as an old config.yaml lists it
 
 
 def test_auto_precision_takes_bf16_only_on_a_cpu_that_has_it(monkeypatch):

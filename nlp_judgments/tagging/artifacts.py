@@ -4,8 +4,8 @@ A saved folder is a regular ``save_pretrained`` folder that ``AutoModelForTokenC
 ``AutoTokenizer`` load as they are (weights as safetensors, ``id2label`` in ``config.json``), plus:
 
 - ``nlp_judgments.json``: labels, tag scheme, head, pre-tokenization, window size and stride;
-- ``crf.safetensors``: CRF transition scores (CRF head only; a plain HF load then decodes by argmax);
-  a span head (``head: span``) has no file of its own: its "logits" are each token's query, key and
+- the head's own files (``heads/``): ``crf.safetensors`` for the CRF's transitions (a plain HF load
+  then decodes by argmax); a span head has none: its "logits" are each token's query, key and
   biases (``id2label`` names them), which only ``Tagger`` turns into spans;
 - ``config.yaml``: the resolved training config; ``metrics.json``: dev scores and training figures;
 - after ``nlp-judgments export --onnx`` (``export.py``): ``model.onnx``, maybe ``model.int8.onnx``, and
@@ -20,26 +20,30 @@ from pathlib import Path
 from typing import Any
 
 import torch
-from safetensors.torch import load_file, save_file
 from transformers import AutoModelForTokenClassification, AutoTokenizer
 
 from nlp_judgments.tagging.encoding import tag_names
-from nlp_judgments.tagging.model import SpanHead, TaggingModel
+from nlp_judgments.tagging.heads import HEADS, Head
+from nlp_judgments.tagging.model import TaggingModel
+from nlp_judgments.tagging.options import MAX_LENGTH, STRIDE
 
 META_FILE = "nlp_judgments.json"
-CRF_FILE = "crf.safetensors"
 FORMAT_VERSION = 1
+
+
+class ModelFolderError(ValueError):
+    pass
 
 
 @dataclass
 class ModelMeta:
     labels: list[str]
     scheme: str = "BIO"
-    head: str = "softmax"
+    head: str = "softmax"  # a name in heads.HEADS
     pretokenize: str = "none"
-    max_length: int = 256
-    stride: int = 64
-    span_dim: int = 0  # span head only: query/key size and longest span in tokens
+    max_length: int = MAX_LENGTH
+    stride: int = STRIDE
+    span_dim: int = 0  # span head only: query/key size and longest span in tokens (Head.options)
     max_span: int = 0
     format_version: int = FORMAT_VERSION
 
@@ -47,20 +51,18 @@ class ModelMeta:
     def tags(self) -> list[str]:
         return tag_names(self.labels, self.scheme)
 
+    def head_options(self) -> dict:
+        """The settings the head's constructor takes (those its ``options`` saves, non-zero)."""
+        return {k: v for k, v in (("span_dim", self.span_dim), ("max_span", self.max_span)) if v}
+
+    def build_head(self) -> Head:
+        if self.head not in HEADS:
+            raise ModelFolderError(f"unknown head {self.head!r} (this nlp_judgments knows {', '.join(HEADS)})")
+        return HEADS[self.head](self.labels, self.scheme, **self.head_options())
+
     def output_names(self) -> list[str]:
-        """What each value the encoder emits per token means: a tag, or for the span head a part of
-        a query, key or bias (so that ``id2label`` in ``config.json`` tells the truth)."""
-        if self.head != "span":
-            return self.tags
-        d = self.span_dim
-        return ([f"span-q{i}" for i in range(d)] + [f"span-k{i}" for i in range(d)]
-                + [f"span-start-{l}" for l in self.labels] + [f"span-end-{l}" for l in self.labels])
-
-    def span_head(self) -> SpanHead | None:
-        return SpanHead(len(self.labels), self.span_dim, self.max_span) if self.head == "span" else None
-
-    def tagging_model(self, encoder, label_smoothing: float = 0.0) -> TaggingModel:
-        return TaggingModel(encoder, self.tags, self.scheme, self.head, label_smoothing, self.span_head())
+        """What each value the encoder emits per token means (``id2label`` in ``config.json``)."""
+        return self.build_head().output_names()
 
 
 def save_model(
@@ -78,18 +80,12 @@ def save_model(
     model.encoder.save_pretrained(str(folder), safe_serialization=True)
     tokenizer.save_pretrained(str(folder))
     (folder / META_FILE).write_text(json.dumps(asdict(meta), ensure_ascii=False, indent=2), encoding="utf-8")
-    if model.crf is not None:
-        state = {k: v.detach().cpu().contiguous() for k, v in model.crf.state_dict().items()}
-        save_file(state, str(folder / CRF_FILE))
+    model.head.save(folder)
     if config_yaml is not None:
         (folder / "config.yaml").write_text(config_yaml, encoding="utf-8")
     if metrics is not None:
         (folder / "metrics.json").write_text(json.dumps(metrics, ensure_ascii=False, indent=2), encoding="utf-8")
     return folder
-
-
-class ModelFolderError(ValueError):
-    pass
 
 
 def load_meta(folder: str | Path) -> ModelMeta:
@@ -108,14 +104,14 @@ def load_model(
     """Load ``(model, tokenizer, meta)`` from a folder written by :func:`save_model`, in eval mode.
 
     ``with_encoder=False`` skips the encoder weights (``model.encoder`` is None): for callers that compute
-    emissions elsewhere (an ONNX session) and need only the tokenizer, metadata and CRF.
+    emissions elsewhere (an ONNX session) and need only the tokenizer, metadata and head.
     """
 
     folder = Path(folder)
     meta = load_meta(folder)
     encoder = AutoModelForTokenClassification.from_pretrained(str(folder), use_safetensors=True) if with_encoder else None
     tokenizer = AutoTokenizer.from_pretrained(str(folder))
-    model = meta.tagging_model(encoder)
-    if model.crf is not None:
-        model.crf.load_state_dict(load_file(str(folder / CRF_FILE)))
+    head = meta.build_head()
+    head.load(folder)
+    model = TaggingModel(encoder, head)
     return model.to(device).eval(), tokenizer, meta

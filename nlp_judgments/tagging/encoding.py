@@ -143,6 +143,10 @@ class TokenIndex:
             raise ValueError("the tokenizer has no CLS/SEP (or BOS/EOS) token")
         self._vocab = tokenizer.get_vocab() if pretokenize == "cjk_chars" else None
 
+    def window_ids(self, ids: Sequence[int]) -> list[int]:
+        """One window's model input: ``[CLS] + ids + [SEP]`` (what training and tagging both feed)."""
+        return [self.cls_id, *ids, self.sep_id]
+
     def tokenize(self, texts: Sequence[str]) -> list[TokenizedText]:
         """Tokenize a batch of texts (one call into the Rust tokenizer) with cleaned offsets."""
         if not texts:
@@ -424,42 +428,24 @@ def window_owners(n_tokens: int, starts: Sequence[int], content_length: int) -> 
     return ranges
 
 
-MERGE_POLICIES = ("central", "first", "mean")
-
-
-def merge_windows(window_scores: Sequence[np.ndarray], starts: Sequence[int], n_tokens: int, content_length: int,
-                  policy: str = "central") -> np.ndarray:
+def merge_windows(window_scores: Sequence[np.ndarray], starts: Sequence[int], n_tokens: int,
+                  content_length: int) -> np.ndarray:
     """Stitch per-window token scores ``[len_w, C]`` into one ``[n_tokens, C]`` array.
 
-    Policies for a token that several windows share:
-
-    - ``central`` (default): the window where it sits furthest from an edge (``window_owners``), so
-      every token is predicted with at least ``stride / 2`` tokens of context on both sides;
-    - ``first``: the earliest window that holds it, the rule of the simplest scripts, which leaves
-      tokens at a window's right edge with no right context;
-    - ``mean``: the average of the scores (log-probabilities) of every window that holds it.
+    A token that several windows share is taken from the window where it sits furthest from an edge
+    (``window_owners``), so every token is predicted with at least ``stride / 2`` tokens of context
+    on both sides. (Taking the first window that holds it, or the mean of all, measured worse:
+    ``docs/RESULTS.md``; both are reproducible at commit a9124fc.)
 
     >>> a, b = np.array([[0.], [1.], [2.], [3.]]), np.array([[12.], [13.], [14.], [15.]])
-    >>> [merge_windows([a, b], [0, 2], 6, 4, p)[:, 0].tolist() for p in MERGE_POLICIES]
-    [[0.0, 1.0, 2.0, 13.0, 14.0, 15.0], [0.0, 1.0, 2.0, 3.0, 14.0, 15.0], [0.0, 1.0, 7.0, 8.0, 14.0, 15.0]]
+    >>> merge_windows([a, b], [0, 2], 6, 4)[:, 0].tolist()
+    [0.0, 1.0, 2.0, 13.0, 14.0, 15.0]
     """
-    if policy not in MERGE_POLICIES:
-        raise ValueError(f"unknown merge policy {policy!r}; choose from {', '.join(MERGE_POLICIES)}")
     if n_tokens == 0:
         width = window_scores[0].shape[1] if len(window_scores) else 0
         return np.zeros((0, width), dtype=np.float32)
     width, dtype = window_scores[0].shape[1], window_scores[0].dtype
-    if policy == "mean":
-        total, count = np.zeros((n_tokens, width), dtype=np.float64), np.zeros((n_tokens, 1))
-        for scores, start in zip(window_scores, starts):
-            total[start : start + len(scores)] += scores
-            count[start : start + len(scores)] += 1
-        return (total / count).astype(dtype)
     out = np.empty((n_tokens, width), dtype=dtype)
-    if policy == "first":
-        for scores, start in reversed(list(zip(window_scores, starts))):  # earlier windows overwrite later ones
-            out[start : start + len(scores)] = scores
-        return out
     for scores, start, (own_start, own_end) in zip(window_scores, starts, window_owners(n_tokens, starts, content_length)):
         out[own_start:own_end] = scores[own_start - start : own_end - start]
     return out
@@ -568,7 +554,7 @@ class Encoder:
                 for start in self.windows(len(toks)):
                     end = min(start + self.content_length, len(toks))
                     feature = {
-                        "input_ids": [self.index.cls_id] + toks.ids[start:end] + [self.index.sep_id],
+                        "input_ids": self.index.window_ids(toks.ids[start:end]),
                         "labels": [IGNORE] + window_labels(tags, label_ids, start, end) + [IGNORE],
                     }
                     if source is not None:

@@ -45,12 +45,12 @@ from transformers import (
 )
 
 from nlp_judgments.spans import DataError
-from nlp_judgments.tagging.encoders import resolve_encoder
+from nlp_judgments.tagging.encoders.builtin import resolve_encoder
 from nlp_judgments.tagging.encoders.e5 import install_folder
 from nlp_judgments.tagging.encoding import TokenIndex
 from nlp_judgments.tagging.hardware import warn_if_emulated_bf16
 from nlp_judgments.tools.vocab import read_corpus_texts
-from nlp_judgments.training.loop import length_bucketed_batches
+from nlp_judgments.training.data import length_bucketed_batches
 
 log = logging.getLogger(__name__)
 
@@ -88,7 +88,7 @@ def blocks_of(index, texts: Sequence[str], max_length: int, batch: int = 256) ->
             for s in range(0, len(toks), content):
                 ids = toks.ids[s : s + content]
                 if len(ids) >= 4:
-                    blocks.append([index.cls_id] + ids + [index.sep_id])
+                    blocks.append(index.window_ids(ids))
     return blocks
 
 

@@ -49,7 +49,7 @@ from nlp_judgments.data.formats.reading import iter_json_records
 from nlp_judgments.data.inputs import iter_documents
 from nlp_judgments.spans import DataError
 from nlp_judgments.tagging.artifacts import META_FILE, load_meta
-from nlp_judgments.tagging.encoders import BUILTIN_PREFIX, resolve_encoder
+from nlp_judgments.tagging.encoders.builtin import BUILTIN_PREFIX, resolve_encoder
 from nlp_judgments.tagging.encoders.e5 import encoder_info, install_folder
 from nlp_judgments.tagging.encoding import TokenIndex
 from nlp_judgments.tagging.tagger import Tagger
@@ -349,7 +349,7 @@ def compare_hidden_states(src: Path, dst: Path, before, after, texts: Sequence[s
         index = TokenIndex(tokenizer, pretokenize)
         model = AutoModel.from_pretrained(str(folder), use_safetensors=True).eval()
         with torch.inference_mode():
-            return [model(input_ids=torch.tensor([[index.cls_id] + t.ids[: max_tokens - 2] + [index.sep_id]])).last_hidden_state
+            return [model(input_ids=torch.tensor([index.window_ids(t.ids[: max_tokens - 2])])).last_hidden_state
                     for t in index.tokenize(texts)]
 
     old, new = run(src, before), run(dst, after)

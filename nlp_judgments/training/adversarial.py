@@ -17,6 +17,11 @@ default for e5-small: the output still gets a gradient) and touches only the row
     if attack.prepare():
         with attack.attacking():
             model(**batch).backward()
+
+The training loop runs each micro-batch through a *step*: ``plain_step`` (one forward and backward)
+or an :class:`FGMStep` (the two passes above), so the loop has no branch for it.
+
+Not here: the loop (``training.loop``).
 """
 
 from __future__ import annotations
@@ -82,3 +87,29 @@ class FGM:
 
     def remove(self) -> None:
         self._handle.remove()
+
+
+def plain_step(model, batch: dict, backward) -> torch.Tensor:
+    """One forward and backward pass; returns the loss (``backward`` scales it for accumulation)."""
+    loss = model(**batch)
+    backward(loss)
+    return loss
+
+
+class FGMStep:
+    """A training step with FGM: the clean pass, then the pass on perturbed embeddings."""
+
+    def __init__(self, model, epsilon: float):
+        self.attack = FGM(model.encoder.get_input_embeddings(), epsilon)
+
+    def __call__(self, model, batch: dict, backward) -> torch.Tensor:
+        with self.attack.recording():
+            loss = model(**batch)
+        backward(loss)
+        if self.attack.prepare():
+            with self.attack.attacking():
+                backward(model(**batch))
+        return loss
+
+    def close(self) -> None:
+        self.attack.remove()

@@ -7,9 +7,9 @@ before any data file is read). The resolved config is written next to every save
 
 Training data is either one file (``data.train_file``, with ``data.dev_file`` or ``data.dev_last_n``)
 or a list of sources (``data.sources``, each a :class:`SourceConfig`) that may each annotate only
-some of the labels; see ``train.py`` for what partial annotation does to the loss.
+some of the labels; see ``training.loop`` for what partial annotation does to the loss.
 
-Not here: how settings are used (``train.py``, ``encoding.py``) or the label schema (``schema.py``).
+Not here: how settings are used (``training/``, ``tagging.encoding``) or the label schema (``legal.schema``).
 """
 
 from __future__ import annotations
@@ -20,6 +20,8 @@ from pathlib import Path
 from typing import Any, Literal, Mapping, get_args, get_origin, get_type_hints
 
 import yaml
+
+from nlp_judgments.tagging.options import HEAD_NAMES, MAX_LENGTH, STRIDE
 
 
 class ConfigError(ValueError):
@@ -35,7 +37,7 @@ class ModelConfig:
     # "softmax": a linear layer per token; "crf": the same emissions plus a linear-chain CRF whose
     # transitions forbid invalid tag sequences and decode with Viterbi; "span": a score for every
     # span of at most max_span tokens and label (global pointer), so nested spans can be predicted.
-    head: Literal["softmax", "crf", "span"] = "softmax"
+    head: Literal[HEAD_NAMES] = "softmax"  # options.HEAD_NAMES
     # Span head: size of each token's query and key (even), and the longest span in tokens it scores.
     span_dim: int = 64
     max_span: int = 64
@@ -98,10 +100,6 @@ class DataConfig:
     # side (a random split leaks names and places into dev and flatters the score).
     dev_file: str | None = None
     dev_last_n: int = 0
-    # Join consecutive documents (train and dev alike, after the dev split) into documents of up
-    # to this many characters, so that each sentence of a sentence-level corpus kept in document
-    # order (CAIL2021) is seen with its neighbours; the gold spans stay the same set. 0 = off.
-    join_chars: int = 0
     # Input format of both files: spans | cail2021 | cail2022 | conll | labelstudio | auto.
     format: str = "auto"
     # Native label -> our label. A name of a preset in formats.LABEL_MAPS, an inline mapping, or
@@ -113,10 +111,10 @@ class DataConfig:
     # Tag scheme used inside the model: BIO or BIOES (spans at every boundary either way).
     scheme: Literal["BIO", "BIOES"] = "BIO"
     # Tokens per window, special tokens included; longer texts are cut into overlapping windows.
-    max_length: int = 256
+    max_length: int = MAX_LENGTH
     # Tokens shared by consecutive windows. At prediction time each token is taken from the window
     # where it sits most centrally, so a token always has >= stride/2 tokens of context on each side.
-    stride: int = 64
+    stride: int = STRIDE
     # "cjk_chars": give each CJK character its own vocabulary piece (when the vocabulary has it) so
     # that every entity boundary falls on a token boundary; "none": the tokenizer's own segmentation.
     pretokenize: Literal["none", "cjk_chars"] = "none"
@@ -139,18 +137,11 @@ class TrainConfig:
     lr: float = 5e-5  # peak learning rate of the encoder
     head_lr: float = 1e-3  # peak learning rate of the classifier and CRF (new, randomly initialised)
     weight_decay: float = 0.01
-    # Layer-wise learning-rate decay: each encoder layer below the top trains at this factor times
-    # the lr of the layer above it (the embeddings one step below the bottom layer). 1.0 = off.
-    layer_lr_decay: float = 1.0
     warmup_ratio: float = 0.1  # fraction of updates spent warming up linearly, then linear decay to 0
     max_grad_norm: float = 1.0
-    label_smoothing: float = 0.0  # softmax head only
     # Adversarial training (FGM, adversarial.py): each batch also runs with the word embeddings'
     # output pushed this far (L2 norm over the batch) along the loss gradient; ~2x the step time. 0 = off.
     adv_epsilon: float = 0.0
-    # Evaluate and save an exponential moving average of the weights (ema.py) with this decay per
-    # update (0.998: an average over roughly the last 500 updates). 0 = off: the weights as trained.
-    ema_decay: float = 0.0
     # Evaluate on dev every N updates; 0 = once per epoch.
     eval_every: int = 0
     # Stop when dev micro-F1 has not improved for this many evaluations; 0 = never stop early.
@@ -193,8 +184,6 @@ class Config:
             raise ConfigError("give data.dev_file or data.dev_last_n, not both")
         if d.dev_last_n < 0:
             raise ConfigError("data.dev_last_n must be >= 0")
-        if d.join_chars < 0:
-            raise ConfigError("data.join_chars must be >= 0")
         if d.labels is not None and len(set(d.labels)) != len(d.labels):
             raise ConfigError(f"data.labels has duplicates: {d.labels}")
         for name in ("epochs", "batch_size", "grad_accum"):
@@ -202,16 +191,10 @@ class Config:
                 raise ConfigError(f"train.{name} must be >= 1, got {getattr(t, name)}")
         if t.lr <= 0 or t.head_lr <= 0:
             raise ConfigError("train.lr and train.head_lr must be positive")
-        if not 0 < t.layer_lr_decay <= 1:
-            raise ConfigError(f"train.layer_lr_decay must be in (0, 1], got {t.layer_lr_decay}")
-        if not 0 <= t.ema_decay < 1:
-            raise ConfigError(f"train.ema_decay must be in [0, 1), got {t.ema_decay}")
         if not 0 <= t.warmup_ratio < 1:
             raise ConfigError(f"train.warmup_ratio must be in [0, 1), got {t.warmup_ratio}")
         if t.adv_epsilon < 0:
             raise ConfigError(f"train.adv_epsilon must be >= 0, got {t.adv_epsilon}")
-        if self.model.head != "softmax" and t.label_smoothing:
-            raise ConfigError("train.label_smoothing applies to the softmax head only")
         if self.model.head == "span":
             m = self.model
             if m.span_dim < 2 or m.span_dim % 2:
@@ -229,15 +212,13 @@ class Config:
             raise ConfigError("give data.train_file or data.sources, not both")
         if not d.sources:
             raise ConfigError("data.sources is empty")
-        single_file = {"dev_file": None, "dev_last_n": 0, "join_chars": 0, "format": "auto", "label_map": None}
+        single_file = {"dev_file": None, "dev_last_n": 0, "format": "auto", "label_map": None}
         for key, default in single_file.items():
             if getattr(d, key) != default:
                 raise ConfigError(f"data.{key} applies to data.train_file; with data.sources set it per source")
         if d.labels is None:
             # Tag ids must not depend on which labels happen to occur in which file.
             raise ConfigError("data.sources needs data.labels (the label set the model predicts, in order)")
-        if self.train.label_smoothing:
-            raise ConfigError("train.label_smoothing is not supported with data.sources (partial annotation)")
         known = set(d.labels)
         names: set[str] = set()
         for i, s in enumerate(d.sources):
@@ -347,9 +328,33 @@ def _coerce(value: Any, hint: Any, key: str) -> Any:
     raise ConfigError(f"{key}: unsupported type {hint}")
 
 
+# Settings that measurement showed to buy nothing, with their old default and where they are
+# reproducible. A saved config.yaml lists every key: a removed one at its default is read as absent.
+REMOVED = {
+    "data.join_chars": (0, "RESULTS run 9"),
+    "train.layer_lr_decay": (1.0, "RESULTS run 12"),
+    "train.label_smoothing": (0.0, "never shown to help"),
+    "train.ema_decay": (0.0, "RESULTS run 10"),
+}
+REMOVED_AT = "a9124fc"
+
+
+def _drop_removed(values: Mapping[str, Any], prefix: str) -> dict[str, Any]:
+    kept = {}
+    for name, value in values.items():
+        if prefix + name in REMOVED:
+            default, why = REMOVED[prefix + name]
+            if value != default:
+                raise ConfigError(f"{prefix}{name} was removed ({why}); it is reproducible at commit {REMOVED_AT}")
+            continue
+        kept[name] = value
+    return kept
+
+
 def _build(cls: type, values: Mapping[str, Any], prefix: str) -> Any:
     hints = get_type_hints(cls)
     names = {f.name for f in dataclasses.fields(cls)}
+    values = _drop_removed(values, prefix)
     unknown = set(values) - names
     if unknown:
         where = f" in section {prefix.rstrip('.')!r}" if prefix else ""

@@ -15,7 +15,7 @@ how often the gold itself starts with one or leaves one just outside. Insight, n
 Usage::
 
     tail -300 ../shared/data/cail2021_ie/train.jsonl > /tmp/cail_dev300.jsonl
-    python benchmarks/boundary_errors.py runs/cail2021/model-best /tmp/cail_dev300.jsonl --format cail2021
+    python scripts/boundary_errors.py runs/cail2021/model-best /tmp/cail_dev300.jsonl --format cail2021
 """
 
 from __future__ import annotations

@@ -1,25 +1,23 @@
 """Dev F1 of one span-head model under decoding variants: a shifted decision threshold, nesting on/off.
 
-The span head keeps a span whose score is above 0 (``SpanHead.decode``) and keeps spans nested in
-better ones. This script scores the same model with every span score shifted by ``-t`` (a threshold of
-``t``) and with nesting on and off, to see what each is worth. Thresholds chosen here are tuned on the
+The span head keeps a span whose score is above its ``threshold`` (0) and keeps spans nested in
+better ones (``nested``); both are public settings of a loaded head. This script scores the same
+model with thresholds ``t`` and with nesting on and off, to see what each is worth. Thresholds chosen here are tuned on the
 data they are scored on: insight, not a result; a shipped threshold must come from other data.
 
 Usage::
 
     tail -300 ../shared/data/cail2021_ie/train.jsonl > /tmp/cail_dev300.jsonl
-    python benchmarks/decode_variants.py runs/cail2021/model-best /tmp/cail_dev300.jsonl --format cail2021
+    python scripts/decode_variants.py runs/cail2021/model-best /tmp/cail_dev300.jsonl --format cail2021
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-from unittest import mock
 
 from nlp_judgments.data.documents import load_documents
 from nlp_judgments.tagging.evaluate import model_label_map, score_documents
-from nlp_judgments.tagging.model import SpanHead
 from nlp_judgments.tagging.tagger import Tagger
 
 
@@ -37,14 +35,12 @@ def main() -> None:
         raise SystemExit(f"{args.model} has a {tagger.meta.head} head; this compares span decoding only")
     docs, _ = load_documents(args.data, args.format, model_label_map(args.model, args.data))
     texts = [d.text for d in docs]
-    band, decode = SpanHead.band_scores, SpanHead.decode
     rows = []
     print(f"{'threshold':>9} {'nested':>6} {'F1':>7} {'P':>7} {'R':>7}")
     for t in (float(x) for x in args.thresholds.split(",")):
         for nested in (True, False):
-            with mock.patch.object(SpanHead, "band_scores", lambda self, f, v, t=t: band(self, f, v) - t), \
-                 mock.patch.object(SpanHead, "decode", lambda self, f, v, n=nested, **k: decode(self, f, v, nested=n, **k)):
-                micro = score_documents(docs, tagger.predict_spans(texts))["micro"]
+            tagger.head.threshold, tagger.head.nested = t, nested
+            micro = score_documents(docs, tagger.predict_spans(texts))["micro"]
             rows.append({"threshold": t, "nested": nested, **{k: micro[k] for k in ("f1", "precision", "recall")}})
             print(f"{t:>+9.1f} {str(nested):>6} {micro['f1']:>7.4f} {micro['precision']:>7.4f} {micro['recall']:>7.4f}", flush=True)
     if args.json:
