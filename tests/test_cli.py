@@ -62,6 +62,19 @@ def test_train_evaluate_convert_tag_end_to_end(tmp_path, capsys, spans_file, tin
     text_file.write_text("被告人张某犯盗窃罪。", encoding="utf-8")
     code, stdout, _ = run(capsys, "tag", "--model", str(out / "model-best"), str(text_file))
     assert code == 0 and json.loads(stdout)["source"] == str(text_file)
+    # Every backend the library offers is offered by the command (torch-bf16 once was not).
+    code, stdout, _ = run(capsys, "tag", "--model", str(out / "model-best"), str(text_file), "--backend", "torch-bf16")
+    assert code == 0 and "entities" in json.loads(stdout)
+
+
+def test_the_command_offers_exactly_the_librarys_backends():
+    from nlp_judgments.cli import build_parser
+    from nlp_judgments.tagging import tagger
+    from nlp_judgments.tagging.options import BACKENDS
+
+    tag = build_parser()._subparsers._group_actions[0].choices["tag"]
+    offered = next(a.choices for a in tag._actions if "--backend" in a.option_strings)
+    assert tuple(offered) == BACKENDS == tagger.BACKENDS
 
 
 def test_demo_quick(tmp_path, capsys):

@@ -11,7 +11,7 @@ from safetensors.torch import load_file
 from nlp_judgments.spans import read_spans_jsonl
 from nlp_judgments.tagging.evaluate import evaluate_documents
 from nlp_judgments.tagging.tagger import Tagger
-from nlp_judgments.training.config import load_config
+from nlp_judgments.training.config import ConfigError, load_config
 from nlp_judgments.training.loop import train
 
 
@@ -166,7 +166,7 @@ def test_param_groups_put_the_output_layer_and_head_at_head_lr(tiny_dir, spans_f
 @pytest.mark.parametrize("key, value", [("data.join_chars", 150), ("train.layer_lr_decay", 0.9),
                                         ("train.ema_decay", 0.997), ("train.label_smoothing", 0.1)])
 def test_removed_settings_name_the_commit_that_has_them(key, value):
-    from nlp_judgments.training.config import ConfigError, load_config
+
 
     with pytest.raises(ConfigError, match=f"{key} was removed .* reproducible at commit a9124fc"):
         load_config(None, [f"--{key}={value}"])
@@ -184,3 +184,45 @@ def test_auto_precision_takes_bf16_only_on_a_cpu_that_has_it(monkeypatch):
         assert train_module.resolve_precision("auto", cpu_bf16=True) == expected
         assert train_module.resolve_precision("auto") == "no"
         assert train_module.resolve_precision("bf16") == "bf16"  # asked for explicitly: warned, not changed
+
+
+class _Payload:
+    """Unpickling this creates a file: proof that a pickle in a checkpoint folder was loaded."""
+
+    def __init__(self, marker):
+        self.marker = str(marker)
+
+    def __reduce__(self):
+        return (open, (self.marker, "w"))
+
+
+def test_resuming_never_unpickles_files_planted_in_the_checkpoint(tiny_dir, spans_file, tmp_path):
+    import pickle
+
+    class Crash(Exception):
+        pass
+
+    def crash_at_3(step):
+        if step == 3:
+            raise Crash
+
+    out = tmp_path / "run"
+    config = tiny_config(tiny_dir, spans_file, out, epochs=2, batch_size=2, checkpoint_every=2)
+    with pytest.raises(Crash):
+        train(config, on_update=crash_at_3)
+    marker = tmp_path / "pwned"
+    ckpt = out / "checkpoint"
+    # The files accelerate's save_state writes and load_state unpickles, each a payload.
+    for name in ("custom_checkpoint_0.pkl", "random_states_0.pkl", "optimizer.bin", "scheduler.bin", "scaler.pt",
+                 "pytorch_model.bin"):
+        (ckpt / name).write_bytes(pickle.dumps(_Payload(marker)))
+    assert train(config).steps == 6
+    assert not marker.exists()
+    assert not any(p.suffix in (".pkl", ".bin", ".pt") for p in (out / "checkpoint").iterdir())
+
+    # A checkpoint in the old pickled layout (no model.safetensors) is refused, not read.
+    (out / "checkpoint" / "model.safetensors").unlink()
+    (out / "checkpoint" / "custom_checkpoint_0.pkl").write_bytes(pickle.dumps(_Payload(marker)))
+    with pytest.raises(ConfigError, match="unpickles on load"):
+        train(config)
+    assert not marker.exists()
