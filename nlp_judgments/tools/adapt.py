@@ -46,7 +46,7 @@ from transformers import (
 
 from nlp_judgments.spans import DataError
 from nlp_judgments.tagging.encoders import resolve_encoder
-from nlp_judgments.tagging.encoders.e5 import install_folder
+from nlp_judgments.tagging.encoders.install import install_folder
 from nlp_judgments.tagging.encoding import TokenIndex
 from nlp_judgments.tagging.hardware import warn_if_emulated_bf16
 from nlp_judgments.tools.vocab import read_corpus_texts

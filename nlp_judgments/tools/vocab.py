@@ -50,7 +50,8 @@ from nlp_judgments.data.inputs import iter_documents
 from nlp_judgments.spans import DataError
 from nlp_judgments.tagging.artifacts import META_FILE, load_meta
 from nlp_judgments.tagging.encoders import BUILTIN_PREFIX, resolve_encoder
-from nlp_judgments.tagging.encoders.e5 import encoder_info, install_folder
+from nlp_judgments.tagging.encoders.e5 import encoder_info
+from nlp_judgments.tagging.encoders.install import install_folder
 from nlp_judgments.tagging.encoding import TokenIndex
 from nlp_judgments.tagging.tagger import Tagger
 
