@@ -162,11 +162,8 @@ def _cmd_serve(args: argparse.Namespace) -> int:
 
 
 def _cmd_trim_vocab(args: argparse.Namespace) -> int:
-    from nlp_judgments.tools.vocab import (
-        format_report,
-        read_corpus_texts,
-        trim_vocabulary,
-    )
+    from nlp_judgments.tools.corpus_texts import read_corpus_texts
+    from nlp_judgments.tools.vocab import format_report, trim_vocabulary
 
     report = trim_vocabulary(args.src, args.output, read_corpus_texts(args.corpus), pretokenize=args.pretokenize,
                              fallback=args.keep_chars, verify_docs=args.verify_docs)
