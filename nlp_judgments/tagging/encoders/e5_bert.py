@@ -1,8 +1,8 @@
 """A parsed E5S1 file as a transformers ``BertModel``: state dict, ``config.json``, tokenizer settings.
 
 multilingual-e5-small is a BERT encoder; :func:`bert_state_dict` names and shapes each E5S1 tensor
-as ``BertModel`` does, :func:`bert_config` and :func:`tokenizer_config` write the folder's two
-settings files, and :func:`check_tokenizer_matches` proves, id for id, that the shipped
+as ``BertModel`` does, :func:`bert_config` and :func:`tokenizer_config` give the contents of the
+folder's two settings files, and :func:`check_tokenizer_matches` proves, id for id, that the shipped
 ``tokenizer.json`` belongs to these weights (the file's own pieces and scores serve only that).
 
 Not here: the pooler (``pooler.dense`` is not in the file, so ``AutoModel`` initialises it randomly
