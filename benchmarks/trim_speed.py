@@ -37,7 +37,7 @@ def measure(folder: str, args: argparse.Namespace) -> dict:
     from transformers import AutoModelForTokenClassification, AutoTokenizer
 
     from nlp_judgments.tagging.encoding import TokenIndex
-    from nlp_judgments.tools.vocab import read_corpus_texts
+    from nlp_judgments.tools.corpus_texts import read_corpus_texts
 
     torch.set_num_threads(args.threads)
     torch.manual_seed(0)

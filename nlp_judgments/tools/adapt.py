@@ -19,7 +19,7 @@ encoder folder that ``model.name_or_path`` takes like any other.
 - ``freeze_embeddings`` (default) leaves the word embeddings, and so the tied decoder, as they were:
   the layers adapt to the input the tagger will give them, and an AdamW state over 96M rows is saved.
 
-Not here: the corpus reader (``vocab.read_corpus_texts``), fine-tuning (``train.py``).
+Not here: the corpus reader (``corpus_texts.read_corpus_texts``), fine-tuning (``train.py``).
 """
 
 from __future__ import annotations
@@ -46,10 +46,10 @@ from transformers import (
 
 from nlp_judgments.spans import DataError
 from nlp_judgments.tagging.encoders.builtin import resolve_encoder
-from nlp_judgments.tagging.encoders.e5 import install_folder
+from nlp_judgments.tagging.encoders.install import install_folder
 from nlp_judgments.tagging.encoding import TokenIndex
 from nlp_judgments.tagging.hardware import warn_if_emulated_bf16
-from nlp_judgments.tools.vocab import read_corpus_texts
+from nlp_judgments.tools.corpus_texts import read_corpus_texts
 from nlp_judgments.training.data import length_bucketed_batches
 
 log = logging.getLogger(__name__)
