@@ -21,6 +21,7 @@ demo: setup
 	$(BIN)/nlp-judgments demo
 
 test: setup
+	$(BIN)/lint-imports --no-cache
 	$(BIN)/python -m pytest -q
 
 test-slow: setup

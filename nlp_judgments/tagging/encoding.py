@@ -28,7 +28,7 @@ from typing import Iterable, Sequence
 
 import numpy as np
 
-from nlp_judgments.spans import DataError, Document, Span
+from nlp_judgments.spans import DataError, Document, Span, resolve_overlaps
 
 IGNORE = -100  # label id for positions that carry no loss (special tokens, ignored tokens, padding)
 
@@ -219,32 +219,6 @@ def _clean_offsets(text: str, ids: list[int], offsets: list[tuple[int, int]]) ->
 # --------------------------------------------------------------------------------------------
 # Spans <-> tags
 # --------------------------------------------------------------------------------------------
-
-
-def resolve_overlaps(spans: Iterable[Span], policy: str = "longest") -> tuple[list[Span], list[Span]]:
-    """Split spans into a non-overlapping set to tag and the ones that had to be dropped.
-
-    ``longest`` keeps longer spans first (a location that contains a victim's name keeps the location);
-    ``first`` keeps spans in order of start offset. Both are deterministic.
-
-    >>> resolve_overlaps([Span(0, 6, "NS"), Span(2, 4, "NHVI")])
-    ([Span(start=0, end=6, label='NS')], [Span(start=2, end=4, label='NHVI')])
-    """
-    spans = sorted(set(spans))
-    if policy == "longest":
-        order = sorted(spans, key=lambda s: (-(s.end - s.start), s.start, s.label))
-    elif policy == "first":
-        order = spans
-    else:
-        raise ValueError(f"unknown overlap policy {policy!r}")
-    kept: list[Span] = []
-    dropped: list[Span] = []
-    for span in order:
-        if any(span.start < k.end and k.start < span.end for k in kept):
-            dropped.append(span)
-        else:
-            kept.append(span)
-    return sorted(kept), sorted(dropped)
 
 
 @dataclass

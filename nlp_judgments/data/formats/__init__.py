@@ -29,7 +29,7 @@ characters in CoNLL, Label Studio offsets and annotation choice, CAIL2022 text c
 
 Overlapping spans are valid data and are kept (and counted); resolving them is ``encoding.py``'s
 job. Only the CoNLL *writer* must flatten them: it keeps the longest, with
-``encoding.resolve_overlaps(policy="longest")``, and counts what it drops.
+``spans.resolve_overlaps(policy="longest")``, and counts what it drops.
 
 Left out: relations (CAIL2022 ``relationMentions`` and Label Studio relation results are
 ignored), text normalisation (full-width digits stay as they are: spans slice the original

@@ -22,8 +22,7 @@ from pathlib import Path
 from typing import Iterable, Iterator, Sequence
 
 from nlp_judgments.data.formats.reading import Assembler, Mention, ReadStats
-from nlp_judgments.spans import DataError, Document, Span
-from nlp_judgments.tagging.encoding import resolve_overlaps
+from nlp_judgments.spans import DataError, Document, Span, resolve_overlaps
 
 # BMES (M) and BILOU (L, U) spellings are read as their BIOES equivalents.
 _TAG_PREFIXES = {"B": "B", "I": "I", "M": "I", "E": "E", "L": "E", "S": "S", "U": "S"}
@@ -152,7 +151,7 @@ def write_conll(
     it is off by default because other tools would read that line as a token.
 
     A flat tag sequence cannot hold overlapping spans: as in training
-    (``encoding.resolve_overlaps(policy="longest")``) the longest span is kept and the others are
+    (``spans.resolve_overlaps(policy="longest")``) the longest span is kept and the others are
     dropped and counted in ``stats``; so are empty documents written without ids, which the
     format cannot represent.
     """
