@@ -294,7 +294,7 @@ def run_ours(args: argparse.Namespace, texts: list[str]) -> dict:
 
 def shared_ranges(tagger, texts: list[str]) -> list[list[list[int]]]:
     """Per document, the character ranges that two neighbouring windows share (where merging matters)."""
-    from nlp_judgments.tagging.encoding import window_starts
+    from nlp_judgments.tagging.windows import window_starts
 
     out = []
     for toks in tagger.index.tokenize(texts):
@@ -328,7 +328,8 @@ def run_pipeline(args: argparse.Namespace, texts: list[str]) -> dict:
 
 def count_same_windows(tokenizer, meta, texts: list[str]) -> int:
     """Documents whose pipeline chunks (tokenized as its ``preprocess`` does) hold exactly our windows' tokens."""
-    from nlp_judgments.tagging.encoding import TokenIndex, window_starts
+    from nlp_judgments.tagging.encoding import TokenIndex
+    from nlp_judgments.tagging.windows import window_starts
 
     length, same = meta.max_length - 2, 0
     for text, toks in zip(texts, TokenIndex(tokenizer, meta.pretokenize).tokenize(texts)):

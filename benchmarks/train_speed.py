@@ -217,7 +217,8 @@ def run_ours(args: argparse.Namespace, work_dir: Path) -> dict:
 
 def training_windows(config):
     """Tokenizer, HF token-classification model and windows, built as ``train._setup`` builds them."""
-    from nlp_judgments.tagging.encoding import Encoder, TokenIndex
+    from nlp_judgments.tagging.encoding import TokenIndex
+    from nlp_judgments.tagging.windows import Encoder
     from nlp_judgments.training.build import build_model
     from nlp_judgments.training.data import split_data
 

@@ -5,15 +5,16 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from nlp_judgments.spans import Document, Span
+from nlp_judgments.spans import Document, Span, resolve_overlaps
 from nlp_judgments.tagging.encoding import (
     AlignmentReport,
-    Encoder,
     TokenIndex,
-    merge_windows,
-    resolve_overlaps,
     spans_to_tags,
     tags_to_spans,
+)
+from nlp_judgments.tagging.windows import (
+    Encoder,
+    merge_windows,
     window_owners,
     window_starts,
 )

@@ -8,11 +8,12 @@ import pytest
 import torch
 
 from nlp_judgments.spans import Document, Span
-from nlp_judgments.tagging.encoding import AlignmentReport, Encoder, TokenIndex
+from nlp_judgments.tagging.encoding import AlignmentReport, TokenIndex
 from nlp_judgments.tagging.evaluate import evaluate_documents
 from nlp_judgments.tagging.heads import SpanHead
 from nlp_judgments.tagging.heads.base import NEG
 from nlp_judgments.tagging.tagger import Tagger
+from nlp_judgments.tagging.windows import Encoder
 from nlp_judgments.training.config import ConfigError, load_config
 from nlp_judgments.training.loop import train
 

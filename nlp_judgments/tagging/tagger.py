@@ -3,7 +3,7 @@
 ``Tagger.load(model_dir).tag(texts)`` returns, per text, entities with end-exclusive offsets into the
 ORIGINAL text. Long texts are cut into windows of the model's ``max_length`` with its ``stride``;
 windows of all texts are sorted by length and batched (little padding), run under
-``torch.inference_mode``, and stitched back per document by ``encoding.merge_windows`` (each token
+``torch.inference_mode``, and stitched back per document by ``windows.merge_windows`` (each token
 from the window where it sits most centrally) before decoding, so a CRF decodes each document as one
 chain.
 
@@ -37,15 +37,12 @@ import torch
 
 from nlp_judgments.spans import Span
 from nlp_judgments.tagging.artifacts import ModelMeta, load_model
-from nlp_judgments.tagging.encoding import (
-    TokenIndex,
-    merge_windows,
-    window_starts,
-)
+from nlp_judgments.tagging.encoding import TokenIndex
 from nlp_judgments.tagging.hardware import warn_if_emulated_bf16
 from nlp_judgments.tagging.model import TaggingModel
 from nlp_judgments.tagging.onnx import onnx_file, open_session
 from nlp_judgments.tagging.options import BACKENDS
+from nlp_judgments.tagging.windows import merge_windows, window_starts
 
 log = logging.getLogger(__name__)
 

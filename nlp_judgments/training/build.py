@@ -23,13 +23,13 @@ from nlp_judgments.tagging.artifacts import ModelMeta
 from nlp_judgments.tagging.encoders.builtin import resolve_encoder
 from nlp_judgments.tagging.encoding import (
     AlignmentReport,
-    Encoder,
     TokenIndex,
     allowed_tag_matrix,
 )
 from nlp_judgments.tagging.evaluate import DevSet
 from nlp_judgments.tagging.heads import HEADS, Head
 from nlp_judgments.tagging.model import TaggingModel
+from nlp_judgments.tagging.windows import Encoder
 from nlp_judgments.training.config import Config
 from nlp_judgments.training.data import (
     SourceTables,

@@ -1,7 +1,7 @@
 """Training data: documents split into train and dev, several sources, batches and collation.
 
 ``split_data`` reads one training file and cuts its dev block (or reads ``data.dev_file``);
-``read_sources`` does the same for each of ``data.sources``. Windows come from ``encoding.Encoder``;
+``read_sources`` does the same for each of ``data.sources``. Windows come from ``windows.Encoder``;
 ``rank_batches`` orders them into length-bucketed batches, the same order in every process of a
 distributed run; ``collate`` pads a batch and adds what the head and the sources need.
 
