@@ -8,6 +8,7 @@ A saved folder is a regular ``save_pretrained`` folder that ``AutoModelForTokenC
   then decodes by argmax); a span head has none: its "logits" are each token's query, key and
   biases (``id2label`` names them), which only ``Tagger`` turns into spans;
 - ``config.yaml``: the resolved training config; ``metrics.json``: dev scores and training figures;
+- ``README.md``: a model card in the hub's format, written from the files above (``card.py``);
 - after ``nlp-judgments export --onnx`` (``export.py``): ``model.onnx``, maybe ``model.int8.onnx``, and
   ``export_report.json``; loaders other than the ONNX backends ignore them.
 """
@@ -23,6 +24,7 @@ import torch
 from transformers import AutoModelForTokenClassification, AutoTokenizer
 
 from nlp_judgments.tagging.encoding import tag_names
+from nlp_judgments.tagging.card import write_card
 from nlp_judgments.tagging.heads import HEADS, Head
 from nlp_judgments.tagging.model import TaggingModel
 from nlp_judgments.tagging.options import MAX_LENGTH, STRIDE
@@ -85,6 +87,7 @@ def save_model(
         (folder / "config.yaml").write_text(config_yaml, encoding="utf-8")
     if metrics is not None:
         (folder / "metrics.json").write_text(json.dumps(metrics, ensure_ascii=False, indent=2), encoding="utf-8")
+    write_card(folder)  # last: it reads the files above
     return folder
 
 

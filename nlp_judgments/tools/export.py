@@ -39,6 +39,7 @@ import torch
 
 from nlp_judgments.data.documents import load_documents
 from nlp_judgments.tagging.artifacts import load_meta, load_model
+from nlp_judgments.tagging.card import write_card
 from nlp_judgments.tagging.evaluate import evaluate_documents, model_label_map
 from nlp_judgments.tagging.onnx import (
     INT8_FILE,
@@ -170,6 +171,7 @@ def export_onnx(
             log.warning("no --dev file: %s is kept unchecked; its F1 may be lower than the fp32 model's", INT8_FILE)
     report["seconds"] = round(time.perf_counter() - started, 1)
     (out / REPORT_FILE).write_text(json.dumps(report, ensure_ascii=False, indent=2), encoding="utf-8")
+    write_card(out)  # the card now states the export's figures too
     return report
 
 
