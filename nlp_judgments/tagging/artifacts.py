@@ -23,8 +23,8 @@ from typing import Any
 import torch
 from transformers import AutoModelForTokenClassification, AutoTokenizer
 
-from nlp_judgments.tagging.encoding import tag_names
 from nlp_judgments.tagging.card import write_card
+from nlp_judgments.tagging.encoding import tag_names
 from nlp_judgments.tagging.heads import HEADS, Head
 from nlp_judgments.tagging.model import TaggingModel
 from nlp_judgments.tagging.options import MAX_LENGTH, STRIDE

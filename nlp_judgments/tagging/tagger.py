@@ -19,6 +19,10 @@ of tags, or a span head's per-token features), merged per token, and ``head.deco
 document's merged outputs into spans (argmax, Viterbi over the whole document, or span scores
 band by band, where entities may nest but never cross).
 
+With ``rules=True`` the model is one tagger with the rule pre-labeller: the rules' spans (precision
+first, ``legal.prelabel``) are kept and the model's spans fill everything they do not overlap
+(``legal.records.combine_spans``); each entity says its ``source``.
+
 Not here: structured records, corpus files, serving, ONNX export.
 """
 
@@ -35,6 +39,9 @@ from typing import Sequence
 import numpy as np
 import torch
 
+from nlp_judgments.legal.prelabel import prelabel_text
+from nlp_judgments.legal.records import combine_spans
+from nlp_judgments.legal.schema import LABELS
 from nlp_judgments.spans import Span
 from nlp_judgments.tagging.artifacts import ModelMeta, load_model
 from nlp_judgments.tagging.encoding import TokenIndex
@@ -53,10 +60,12 @@ class Entity:
     end: int
     label: str
     text: str
-    score: float  # mean probability of the predicted tag over the entity's tokens (span head: the span's)
+    score: float  # mean probability of the predicted tag over the entity's tokens (span head: the span's); rules: 1
+    source: str = "model"  # "model", or "rules" for a rule pre-labeller span (``Tagger(rules=True)``)
 
     def to_dict(self) -> dict:
-        return {"start": self.start, "end": self.end, "label": self.label, "text": self.text, "score": round(self.score, 4)}
+        return {"start": self.start, "end": self.end, "label": self.label, "text": self.text,
+                "score": round(self.score, 4), "source": self.source}
 
 
 
@@ -71,8 +80,15 @@ class Tagger:
         batch_size: int = 16,
         session=None,
         bf16: bool = False,
+        rules: bool = False,
     ):
         self.model = model.eval()
+        # Combine with the rule pre-labeller (legal.prelabel): its spans are kept, the model's fill the
+        # rest (legal.records.combine_spans). Only for models of the judgment schema.
+        if rules and not set(meta.labels) & set(LABELS):
+            raise ValueError(f"rules=True combines the model with the rule pre-labeller, which tags the judgment "
+                             f"schema ({', '.join(LABELS)}); this model predicts {', '.join(meta.labels)}")
+        self.rules = rules
         self.head = model.head
         # An onnxruntime.InferenceSession that computes the emissions instead of model.encoder (then unused).
         self.session = session
@@ -97,6 +113,7 @@ class Tagger:
         batch_size: int = 16,
         num_threads: int | None = None,
         backend: str = "auto",
+        rules: bool = False,
     ) -> "Tagger":
         """``backend``: "auto" or "torch"; "torch-bf16" (bfloat16 autocast); "onnx" or "onnx-int8" for a folder written by
         ``nlp-judgments export --onnx`` (CPU only; ``num_threads`` also sets ONNX Runtime's intra-op threads)."""
@@ -110,22 +127,28 @@ class Tagger:
             if backend == "torch-bf16" and torch.device(device).type == "cpu":
                 warn_if_emulated_bf16(log, "backend torch-bf16", "backend torch, or onnx-int8 for speed")
             model, tokenizer, meta = load_model(model_dir, device)
-            return cls(model, tokenizer, meta, device, batch_size, bf16=backend == "torch-bf16")
+            return cls(model, tokenizer, meta, device, batch_size, bf16=backend == "torch-bf16", rules=rules)
 
         if device not in (None, "cpu"):
             raise ValueError(f"backend {backend} runs on the CPU only, not {device}; use --backend torch for a GPU")
         path = onnx_file(model_dir, int8=backend == "onnx-int8")  # checked before anything slow is loaded
         model, tokenizer, meta = load_model(model_dir, "cpu", with_encoder=False)
-        return cls(model, tokenizer, meta, "cpu", batch_size, session=open_session(path, num_threads))
+        return cls(model, tokenizer, meta, "cpu", batch_size, session=open_session(path, num_threads), rules=rules)
 
     def tag(self, texts: Sequence[str]) -> list[list[Entity]]:
-        """Entities per text, sorted by start offset."""
+        """Entities per text, sorted by start offset (with ``rules``, combined with the rules' spans)."""
         out = []
         for text, (spans, scores) in zip(texts, self._predict(texts)):
-            out.append([Entity(s.start, s.end, s.label, text[s.start : s.end], sc) for s, sc in zip(spans, scores)])
+            found = [Entity(s.start, s.end, s.label, text[s.start : s.end], sc) for s, sc in zip(spans, scores)]
+            if self.rules:
+                ruled = [Entity(s.start, s.end, s.label, text[s.start : s.end], 1.0, "rules") for s in prelabel_text(text)]
+                found = combine_spans(found, ruled)
+            out.append(found)
         return out
 
     def predict_spans(self, texts: Sequence[str]) -> list[list[Span]]:
+        if self.rules:
+            return [[Span(e.start, e.end, e.label) for e in ents] for ents in self.tag(texts)]
         return [spans for spans, _ in self._predict(texts)]
 
     def _predict(self, texts: Sequence[str]) -> list[tuple[list[Span], list[float]]]:
