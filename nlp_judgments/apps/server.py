@@ -11,37 +11,34 @@ Endpoints (JSON in and out; ``/docs`` and ``/openapi.json`` describe them):
   entities and the rule spans (:func:`~nlp_judgments.legal.records.record_from_model_and_rules`);
 - ``GET /healthz``: status, the model's labels and window size, the limits, batching counters.
 
-Micro-batching: requests put their texts on a queue; one worker takes the first waiting request,
-gathers more for up to ``max_batch_wait_ms`` or until it holds ``batch_size`` texts, and calls
-``tagger.tag`` once on all of them in a dedicated thread. One thread means the model is never entered
-twice at once, while the event loop keeps accepting (and queueing) requests during a model call. A
-request is never split across model calls, so a batch may exceed ``batch_size`` by part of one request.
+Requests share model calls through :class:`~nlp_judgments.apps.batcher.Batcher`.
 
 Limits (:class:`ServerSettings`): request body → 413, counted from Content-Length and again while the
 body streams in (a chunked or mislabelled body is cut off too); characters per text → 413; texts per
 request → 422; time per request, queueing included → 504. Malformed JSON or wrong types → 422 with
 FastAPI's validation errors. Every error body is ``{"detail": ...}``.
 
-Left out: authentication, TLS, rate limiting and a bound on the queue (put a reverse proxy in front);
+Not here: authentication, TLS, rate limiting and a bound on the queue (put a reverse proxy in front);
 several models per process. To scale out, run more processes, each with its own copy of the model.
+The batcher (``apps.batcher``) and the body limit (``apps.guards``) have their own modules.
 """
 
 from __future__ import annotations
 
 import asyncio
-from concurrent.futures import ThreadPoolExecutor
-from contextlib import asynccontextmanager, suppress
-from dataclasses import asdict, dataclass, field
+from contextlib import asynccontextmanager
+from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any, Callable, Literal, Sequence
+from typing import Any, Literal, Sequence
 
 from fastapi import FastAPI, HTTPException
 from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 from starlette.responses import HTMLResponse, JSONResponse
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from nlp_judgments import __version__
+from nlp_judgments.apps.batcher import Batcher, BatchStats
+from nlp_judgments.apps.guards import BodyLimit
 from nlp_judgments.apps.review import render_review
 from nlp_judgments.legal.records import record_from_model_and_rules
 from nlp_judgments.tagging.tagger import Entity, Tagger
@@ -125,23 +122,6 @@ class ModelInfo(BaseModel):
     max_length: int = Field(description="tokens per window; longer texts are tagged in overlapping windows")
 
 
-class BatchStats(BaseModel):
-    """Counters since start-up: how many requests shared each model call."""
-
-    batches: int = 0
-    requests: int = 0
-    texts: int = 0
-    largest_batch_requests: int = 0
-    largest_batch_texts: int = 0
-
-    def add(self, requests: int, texts: int) -> None:
-        self.batches += 1
-        self.requests += requests
-        self.texts += texts
-        self.largest_batch_requests = max(self.largest_batch_requests, requests)
-        self.largest_batch_texts = max(self.largest_batch_texts, texts)
-
-
 class Health(BaseModel):
     status: Literal["ok"]
     model: ModelInfo
@@ -157,146 +137,6 @@ _ERRORS = {
     413: {"model": ErrorOut, "description": "request body or a text too large"},
     504: {"model": ErrorOut, "description": "no answer within the request timeout"},
 }
-
-
-# ---- micro-batching ----
-
-
-@dataclass
-class _Job:
-    texts: list[str]
-    future: asyncio.Future = field(repr=False)
-
-
-class Batcher:
-    """Calls ``tag`` on the texts of concurrent requests together, one call at a time, in one thread.
-
-    ``start()`` and ``stop()`` run inside the event loop (the app's lifespan does it).
-    """
-
-    def __init__(self, tag: Callable[[list[str]], list], batch_size: int, max_wait_s: float):
-        self._tag = tag
-        self.batch_size = batch_size
-        self.max_wait_s = max_wait_s
-        self.stats = BatchStats()
-        self._queue: asyncio.Queue[_Job] | None = None
-        self._worker: asyncio.Task | None = None
-        self._thread: ThreadPoolExecutor | None = None
-
-    async def start(self) -> None:
-        self._queue = asyncio.Queue()
-        self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="tagger")
-        self._worker = asyncio.create_task(self._run())
-
-    async def stop(self) -> None:
-        self._worker.cancel()
-        with suppress(asyncio.CancelledError):
-            await self._worker
-        self._thread.shutdown(wait=False, cancel_futures=True)  # a model call under way finishes on its own
-        self._queue = None
-
-    async def tag(self, texts: list[str]) -> list:
-        """``tag(texts)``, run in a shared model call; cancelling the wait drops the texts if not yet run."""
-        if self._queue is None:
-            raise RuntimeError("the batcher is not running: serve the app with its lifespan "
-                               "(uvicorn does; in tests, use TestClient as a context manager)")
-        job = _Job(texts, asyncio.get_running_loop().create_future())
-        self._queue.put_nowait(job)
-        return await job.future
-
-    async def _run(self) -> None:
-        loop = asyncio.get_running_loop()
-        while True:
-            jobs = [j for j in await self._next_batch() if not j.future.done()]  # done: timed out while queued
-            if not jobs:
-                continue
-            texts = [t for j in jobs for t in j.texts]
-            try:
-                results = await loop.run_in_executor(self._thread, self._tag, texts)
-            except Exception as e:  # the requests fail; the server goes on
-                for j in jobs:
-                    if not j.future.done():
-                        j.future.set_exception(e)
-                continue
-            self.stats.add(len(jobs), len(texts))
-            at = 0
-            for j in jobs:
-                if not j.future.done():
-                    j.future.set_result(results[at : at + len(j.texts)])
-                at += len(j.texts)
-
-    async def _next_batch(self) -> list[_Job]:
-        """The first waiting request, then any others already queued or arriving within the wait."""
-        loop = asyncio.get_running_loop()
-        jobs = [await self._queue.get()]
-        size = len(jobs[0].texts)
-        deadline = loop.time() + self.max_wait_s
-        while size < self.batch_size:
-            try:
-                job = self._queue.get_nowait()
-            except asyncio.QueueEmpty:
-                if (left := deadline - loop.time()) <= 0:
-                    break
-                try:
-                    job = await asyncio.wait_for(self._queue.get(), left)
-                except asyncio.TimeoutError:
-                    break
-            jobs.append(job)
-            size += len(job.texts)
-        return jobs
-
-
-# ---- the body limit ----
-
-
-class BodyLimit:
-    """ASGI middleware: answer 413 to a request body over ``max_bytes``, declared or streamed.
-
-    The body is read here, counting, and handed on whole; FastAPI would hold it in memory anyway.
-    """
-
-    def __init__(self, app: ASGIApp, max_bytes: int):
-        self.app = app
-        self.max_bytes = max_bytes
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        declared = dict(scope["headers"]).get(b"content-length", b"0")
-        if not declared.isdigit():
-            await JSONResponse({"detail": "invalid Content-Length"}, 400)(scope, receive, send)
-            return
-        if int(declared) > self.max_bytes:
-            await self._too_large(scope, receive, send)
-            return
-        chunks, size = [], 0
-        while True:
-            message = await receive()
-            if message["type"] == "http.disconnect":
-                return
-            chunks.append(message.get("body", b""))
-            size += len(chunks[-1])
-            if size > self.max_bytes:
-                await self._too_large(scope, receive, send)
-                return
-            if not message.get("more_body", False):
-                break
-
-        body: Message | None = {"type": "http.request", "body": b"".join(chunks), "more_body": False}
-
-        async def replay() -> Message:
-            nonlocal body
-            if body is None:
-                return await receive()  # after the body: only the disconnect is left to hear
-            message, body = body, None
-            return message
-
-        await self.app(scope, replay, send)
-
-    async def _too_large(self, scope: Scope, receive: Receive, send: Send) -> None:
-        response = JSONResponse({"detail": f"request body is larger than {self.max_bytes} bytes"}, 413)
-        await response(scope, receive, send)
 
 
 # ---- the app ----

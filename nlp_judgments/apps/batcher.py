@@ -1,0 +1,121 @@
+"""Micro-batching for the server: the texts of concurrent requests share model calls, one call at a time.
+
+``Batcher.tag(texts)`` queues one request's texts and waits for their entities. One worker takes the
+first waiting request, gathers more for up to ``max_wait_s`` or until it holds ``batch_size`` texts,
+and calls ``tag`` once on all of them in a dedicated thread. One thread means the model is never
+entered twice at once, while the event loop keeps accepting (and queueing) requests during a model
+call. A request is never split across model calls, so a call may exceed ``batch_size`` by part of one
+request.
+
+Not here: HTTP and the checks on texts before they are queued (``apps.server``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import suppress
+from dataclasses import dataclass, field
+from typing import Callable
+
+
+@dataclass
+class BatchStats:
+    """Counters since start-up: how many requests shared each model call."""
+
+    batches: int = 0
+    requests: int = 0
+    texts: int = 0
+    largest_batch_requests: int = 0
+    largest_batch_texts: int = 0
+
+    def add(self, requests: int, texts: int) -> None:
+        self.batches += 1
+        self.requests += requests
+        self.texts += texts
+        self.largest_batch_requests = max(self.largest_batch_requests, requests)
+        self.largest_batch_texts = max(self.largest_batch_texts, texts)
+
+
+@dataclass
+class _Job:
+    texts: list[str]
+    future: asyncio.Future = field(repr=False)
+
+
+class Batcher:
+    """Calls ``tag`` on the texts of concurrent requests together, one call at a time, in one thread.
+
+    ``start()`` and ``stop()`` run inside the event loop (the app's lifespan does it).
+    """
+
+    def __init__(self, tag: Callable[[list[str]], list], batch_size: int, max_wait_s: float):
+        self._tag = tag
+        self.batch_size = batch_size
+        self.max_wait_s = max_wait_s
+        self.stats = BatchStats()
+        self._queue: asyncio.Queue[_Job] | None = None
+        self._worker: asyncio.Task | None = None
+        self._thread: ThreadPoolExecutor | None = None
+
+    async def start(self) -> None:
+        self._queue = asyncio.Queue()
+        self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="tagger")
+        self._worker = asyncio.create_task(self._run())
+
+    async def stop(self) -> None:
+        self._worker.cancel()
+        with suppress(asyncio.CancelledError):
+            await self._worker
+        self._thread.shutdown(wait=False, cancel_futures=True)  # a model call under way finishes on its own
+        self._queue = None
+
+    async def tag(self, texts: list[str]) -> list:
+        """``tag(texts)``, run in a shared model call; cancelling the wait drops the texts if not yet run."""
+        if self._queue is None:
+            raise RuntimeError("the batcher is not running: serve the app with its lifespan "
+                               "(uvicorn does; in tests, use TestClient as a context manager)")
+        job = _Job(texts, asyncio.get_running_loop().create_future())
+        self._queue.put_nowait(job)
+        return await job.future
+
+    async def _run(self) -> None:
+        loop = asyncio.get_running_loop()
+        while True:
+            jobs = [j for j in await self._next_batch() if not j.future.done()]  # done: timed out while queued
+            if not jobs:
+                continue
+            texts = [t for j in jobs for t in j.texts]
+            try:
+                results = await loop.run_in_executor(self._thread, self._tag, texts)
+            except Exception as e:  # the requests fail; the server goes on
+                for j in jobs:
+                    if not j.future.done():
+                        j.future.set_exception(e)
+                continue
+            self.stats.add(len(jobs), len(texts))
+            at = 0
+            for j in jobs:
+                if not j.future.done():
+                    j.future.set_result(results[at : at + len(j.texts)])
+                at += len(j.texts)
+
+    async def _next_batch(self) -> list[_Job]:
+        """The first waiting request, then any others already queued or arriving within the wait."""
+        loop = asyncio.get_running_loop()
+        jobs = [await self._queue.get()]
+        size = len(jobs[0].texts)
+        deadline = loop.time() + self.max_wait_s
+        while size < self.batch_size:
+            try:
+                job = self._queue.get_nowait()
+            except asyncio.QueueEmpty:
+                if (left := deadline - loop.time()) <= 0:
+                    break
+                try:
+                    job = await asyncio.wait_for(self._queue.get(), left)
+                except asyncio.TimeoutError:
+                    break
+            jobs.append(job)
+            size += len(job.texts)
+        return jobs
