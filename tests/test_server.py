@@ -1,4 +1,8 @@
-"""The HTTP server: shared model calls under concurrency, the limits, errors as JSON, the served documents."""
+"""The HTTP server: shared model calls under concurrency, the limits, errors as JSON, the served documents.
+
+The server under hostile or excessive load (a failing request in a shared call) is in
+``test_server_guards.py``.
+"""
 
 from __future__ import annotations
 
@@ -78,15 +82,19 @@ def assert_same_entities(served: list[dict], direct) -> None:
 
 
 class StubTagger:
-    """Finds nothing, at once, after the test opens its gate; raises while ``fail`` is set."""
+    """Finds nothing, at once, after the test opens its gate; raises while ``fail`` is set, or when a
+    text holds ``poison``. ``calls`` has the texts of each call; ``entered`` is set by the first."""
 
-    def __init__(self, meta, fail: bool = False):
-        self.meta, self.fail = meta, fail
-        self.gate = threading.Event()
+    def __init__(self, meta, fail: bool = False, poison: str | None = None):
+        self.meta, self.fail, self.poison = meta, fail, poison
+        self.gate, self.entered = threading.Event(), threading.Event()
+        self.calls: list[list[str]] = []
 
     def tag(self, texts):
+        self.calls.append(list(texts))
+        self.entered.set()
         assert self.gate.wait(10)
-        if self.fail:
+        if self.fail or (self.poison is not None and any(self.poison in t for t in texts)):
             raise RuntimeError("model broke")
         return [[] for _ in texts]
 
@@ -117,6 +125,36 @@ def test_concurrent_requests_share_model_calls_and_match_direct_tagging(tagger, 
     assert stats["requests"] == n and stats["texts"] == n
     if certain_to_share:
         assert stats["largest_batch_requests"] > 1
+
+
+@pytest.mark.parametrize("poison", [
+    b'"\\ud800"',  # a lone surrogate, escaped: valid JSON
+    b'"\xed\xa0\x80"',  # the same surrogate as raw bytes: Python's JSON parser lets it through too
+], ids=["escaped", "raw-bytes"])
+def test_a_text_with_a_lone_surrogate_is_422_and_the_others_are_answered(tagger, texts, poison):
+    good = [texts[i % len(texts)] or "被告人张某犯盗窃罪。" for i in range(8)]
+    # The batch waits for 9 texts: if the bad request were queued, it would share the good ones' call.
+    app = create_app(tagger, ServerSettings(batch_size=9, max_batch_wait_ms=1000))
+    bad = '{"texts": ["被告人", '.encode() + poison + b"]}"
+
+    async def post_all(url):
+        async with httpx.AsyncClient(base_url=url, timeout=30) as http:
+            posts = [http.post("/v1/tag", json={"text": t}) for t in good]
+            posts.insert(3, http.post("/v1/tag", content=bad, headers={"content-type": "application/json"}))
+            return await asyncio.gather(*posts)
+
+    with live_server(app) as url:
+        responses = asyncio.run(post_all(url))
+        stats = httpx.get(f"{url}/healthz").json()["batching"]
+
+    refused = responses.pop(3)
+    assert refused.status_code == 422
+    assert refused.json()["detail"] == [{"type": "invalid_text", "loc": ["body", "texts", 1], "input": None,
+                                         "msg": "text holds an unpaired surrogate at character 0"}]
+    assert [r.status_code for r in responses] == [200] * len(good)
+    for text, response in zip(good, responses):
+        assert_same_entities(response.json()["results"][0]["entities"], tagger.tag([text])[0])
+    assert stats["largest_batch_requests"] == len(good) and stats["failed_calls"] == 0
 
 
 def test_one_request_with_many_texts_keeps_their_order(tagger, texts):
@@ -168,6 +206,9 @@ def test_text_and_request_size_limits(tagger):
         ('{"text": "a", "texts": ["b"]}', "exactly one of"),
         ('{"txt": "a"}', "Extra inputs"),
         ("[]", "valid dictionary"),
+        # Python's JSON parser takes NaN and Infinity; the 422 echoing them must still be JSON (it was a 500).
+        ('{"texts": ["a", NaN]}', "valid string"),
+        ('{"text": "a", "n": -Infinity}', "Extra inputs"),
     ],
 )
 def test_malformed_requests_are_422_with_the_reason(tagger, body, reason):

@@ -7,6 +7,9 @@ entered twice at once, while the event loop keeps accepting (and queueing) reque
 call. A request is never split across model calls, so a call may exceed ``batch_size`` by part of one
 request.
 
+When a shared call raises, its requests are retried in halves, down to single requests, so only a
+request whose own texts make the model fail gets the error; the others get their answers.
+
 Not here: HTTP and the checks on texts before they are queued (``apps.server``).
 """
 
@@ -21,13 +24,14 @@ from typing import Callable
 
 @dataclass
 class BatchStats:
-    """Counters since start-up: how many requests shared each model call."""
+    """Counters since start-up: how many requests shared each model call, and what went wrong."""
 
-    batches: int = 0
-    requests: int = 0
+    batches: int = 0  # model calls that succeeded
+    requests: int = 0  # requests answered by them
     texts: int = 0
     largest_batch_requests: int = 0
     largest_batch_texts: int = 0
+    failed_calls: int = 0  # model calls that raised (a failed shared call is retried in halves)
 
     def add(self, requests: int, texts: int) -> None:
         self.batches += 1
@@ -80,25 +84,8 @@ class Batcher:
         return await job.future
 
     async def _run(self) -> None:
-        loop = asyncio.get_running_loop()
         while True:
-            jobs = [j for j in await self._next_batch() if not j.future.done()]  # done: timed out while queued
-            if not jobs:
-                continue
-            texts = [t for j in jobs for t in j.texts]
-            try:
-                results = await loop.run_in_executor(self._thread, self._tag, texts)
-            except Exception as e:  # the requests fail; the server goes on
-                for j in jobs:
-                    if not j.future.done():
-                        j.future.set_exception(e)
-                continue
-            self.stats.add(len(jobs), len(texts))
-            at = 0
-            for j in jobs:
-                if not j.future.done():
-                    j.future.set_result(results[at : at + len(j.texts)])
-                at += len(j.texts)
+            await self._call(await self._next_batch())
 
     async def _next_batch(self) -> list[_Job]:
         """The first waiting request, then any others already queued or arriving within the wait."""
@@ -119,3 +106,30 @@ class Batcher:
             jobs.append(job)
             size += len(job.texts)
         return jobs
+
+    async def _call(self, jobs: list[_Job]) -> None:
+        """One model call for ``jobs``; if it raises, the same for each half, down to single jobs."""
+        jobs = [j for j in jobs if not j.future.done()]  # done: timed out while queued
+        if not jobs:
+            return
+        texts = [t for j in jobs for t in j.texts]
+        try:
+            results = await asyncio.get_running_loop().run_in_executor(self._thread, self._tag, texts)
+        except Exception as e:
+            self.stats.failed_calls += 1
+            if len(jobs) == 1:  # the request's own texts fail: it alone gets the error; the server goes on
+                if not jobs[0].future.done():
+                    jobs[0].future.set_exception(e)
+                return
+            # Halves rather than each request alone: one bad request among n costs about 2·log2(n)
+            # more calls, not n; a call too large for the device (out of memory) gets smaller too.
+            half = len(jobs) // 2
+            await self._call(jobs[:half])
+            await self._call(jobs[half:])
+            return
+        self.stats.add(len(jobs), len(texts))
+        at = 0
+        for j in jobs:
+            if not j.future.done():
+                j.future.set_result(results[at : at + len(j.texts)])
+            at += len(j.texts)

@@ -14,9 +14,11 @@ Endpoints (JSON in and out; ``/docs`` and ``/openapi.json`` describe them):
 Requests share model calls through :class:`~nlp_judgments.apps.batcher.Batcher`.
 
 Limits (:class:`ServerSettings`): request body → 413, counted from Content-Length and again while the
-body streams in (a chunked or mislabelled body is cut off too); characters per text → 413; texts per
+body streams in (a chunked or mislabelled body is cut off too); characters per text → 413; a text the
+model cannot take (an unpaired surrogate) → 422 with the reason, before it is queued; texts per
 request → 422; time per request, queueing included → 504. Malformed JSON or wrong types → 422 with
-FastAPI's validation errors. Every error body is ``{"detail": ...}``.
+FastAPI's validation errors. A model call that raises fails only the request whose texts caused it
+(500). Every error body is ``{"detail": ...}``.
 
 Not here: authentication, TLS, rate limiting and a bound on the queue (put a reverse proxy in front);
 several models per process. To scale out, run more processes, each with its own copy of the model.
@@ -26,12 +28,14 @@ The batcher (``apps.batcher``) and the body limit (``apps.guards``) have their o
 from __future__ import annotations
 
 import asyncio
+import math
 from contextlib import asynccontextmanager
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Literal, Sequence
 
 from fastapi import FastAPI, HTTPException
+from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 from starlette.responses import HTMLResponse, JSONResponse
@@ -40,6 +44,7 @@ from nlp_judgments import __version__
 from nlp_judgments.apps.batcher import Batcher, BatchStats
 from nlp_judgments.apps.guards import BodyLimit
 from nlp_judgments.apps.review import render_review
+from nlp_judgments.data.inputs import check_text
 from nlp_judgments.legal.records import record_from_model_and_rules
 from nlp_judgments.tagging.tagger import Entity, Tagger
 
@@ -135,6 +140,7 @@ class ErrorOut(BaseModel):
 
 _ERRORS = {
     413: {"model": ErrorOut, "description": "request body or a text too large"},
+    500: {"model": ErrorOut, "description": "internal error, e.g. the model failed on a text of this request"},
     504: {"model": ErrorOut, "description": "no answer within the request timeout"},
 }
 
@@ -147,6 +153,21 @@ def _records(texts: Sequence[str], entities: Sequence[list[Entity]]) -> list[dic
         {"entities": [e.to_dict() for e in ents], "record": record_from_model_and_rules(text, ents)}
         for text, ents in zip(texts, entities)
     ]
+
+
+def _finite(value: Any) -> Any:
+    """``value`` with NaN and infinities as strings, which JSON can carry.
+
+    >>> _finite([{"input": float("nan")}, 1.5])
+    [{'input': 'nan'}, 1.5]
+    """
+    if isinstance(value, float) and not math.isfinite(value):
+        return str(value)
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_finite(v) for v in value]
+    return value
 
 
 _REVIEW_FORM = """<!doctype html>
@@ -202,7 +223,14 @@ def create_app(tagger: Tagger, settings: ServerSettings | None = None, model_dir
     async def internal_error(request, exc: Exception) -> JSONResponse:  # the traceback goes to the log only
         return JSONResponse({"detail": "internal error; the server log has the details"}, 500)
 
+    @app.exception_handler(RequestValidationError)
+    async def invalid_request(request, exc: RequestValidationError) -> JSONResponse:
+        # As FastAPI's own handler, but Python's JSON parser accepts NaN and Infinity, which the
+        # echoed inputs cannot carry back: its 422 became a 500.
+        return JSONResponse({"detail": _finite(jsonable_encoder(exc.errors()))}, 422)
+
     def checked(body: TagRequest) -> list[str]:
+        """The request's texts, or the error to answer before they are queued."""
         texts = body.all_texts()
         if len(texts) > settings.max_texts:
             raise RequestValidationError([{
@@ -212,6 +240,13 @@ def create_app(tagger: Tagger, settings: ServerSettings | None = None, model_dir
         for i, text in enumerate(texts):
             if len(text) > settings.max_chars:
                 raise HTTPException(413, f"text {i} has {len(text)} characters; the limit is {settings.max_chars}")
+        # A text the model would fail on (an unpaired surrogate) is refused here rather than failing
+        # a model call. A blank text still gets no entities, as it always has.
+        bad = [{"type": "invalid_text", "loc": ("body", "texts", i) if body.texts is not None else ("body", "text"),
+                "input": None, "msg": reason}
+               for i, text in enumerate(texts) if text.strip() and (reason := check_text(text, settings.max_chars))]
+        if bad:
+            raise RequestValidationError(bad)
         return texts
 
     async def within_timeout(work):
