@@ -155,7 +155,7 @@ def _cmd_serve(args: argparse.Namespace) -> int:
 
     settings = ServerSettings(batch_size=args.batch_size, max_batch_wait_ms=args.max_batch_wait_ms,
                               max_body_bytes=args.max_body_bytes, max_chars=args.max_chars,
-                              max_texts=args.max_texts, timeout_s=args.timeout)
+                              max_texts=args.max_texts, max_queue=args.max_queue, timeout_s=args.timeout)
     serve(args.model, args.host, args.port, settings, threads=args.threads or None, device=args.device,
           backend=args.backend)
     return 0
@@ -299,6 +299,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--max-body-bytes", type=int, default=1 << 20, help="larger request bodies get 413 (default: %(default)s)")
     p.add_argument("--max-chars", type=int, default=200_000, help="longer texts get 413 (default: %(default)s)")
     p.add_argument("--max-texts", type=int, default=64, help="more texts in one request get 422 (default: %(default)s)")
+    p.add_argument("--max-queue", type=int, default=256,
+                   help="texts waiting for the model; a request beyond gets 503 with Retry-After (default: %(default)s)")
     p.add_argument("--timeout", type=float, default=30.0, help="seconds per request before 504 (default: %(default)s)")
     p.add_argument("--threads", type=int, default=0, help="torch threads (0: torch's default)")
     p.add_argument("--device", help="cpu, cuda, cuda:1... (default: cuda if available)")

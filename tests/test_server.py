@@ -1,7 +1,7 @@
 """The HTTP server: shared model calls under concurrency, the limits, errors as JSON, the served documents.
 
-The server under hostile or excessive load (a failing request in a shared call) is in
-``test_server_guards.py``.
+The server under hostile or excessive load (a failing request in a shared call, a full queue,
+timed-out work) is in ``test_server_guards.py``.
 """
 
 from __future__ import annotations
@@ -268,7 +268,7 @@ def test_health_and_api_documents(tagger, model_dir):
     paths = openapi.json()["paths"]
     assert {"/v1/tag", "/v1/records", "/healthz"} <= set(paths)
     assert "TagRequest" in json.dumps(paths["/v1/tag"]["post"]["requestBody"])
-    assert {"200", "413", "422", "504"} <= set(paths["/v1/records"]["post"]["responses"])
+    assert {"200", "413", "422", "503", "504"} <= set(paths["/v1/records"]["post"]["responses"])
     assert docs.status_code == 200 and "swagger" in docs.text.lower()
 
 
@@ -277,7 +277,7 @@ def test_cli_defaults_are_the_settings_defaults(monkeypatch, model_dir):
     assert asdict(ServerSettings()) == {
         "batch_size": args.batch_size, "max_batch_wait_ms": args.max_batch_wait_ms,
         "max_body_bytes": args.max_body_bytes, "max_chars": args.max_chars,
-        "max_texts": args.max_texts, "timeout_s": args.timeout,
+        "max_texts": args.max_texts, "max_queue": args.max_queue, "timeout_s": args.timeout,
     }
     assert args.host == "127.0.0.1"
 
@@ -293,6 +293,8 @@ def test_cli_defaults_are_the_settings_defaults(monkeypatch, model_dir):
 def test_invalid_settings_are_refused(capsys):
     with pytest.raises(ValueError, match="batch_size"):
         ServerSettings(batch_size=0)
+    with pytest.raises(ValueError, match=r"max_queue \(10\) must be at least max_texts \(64\)"):
+        ServerSettings(max_queue=10)
     assert main(["serve", "--model", "m", "--timeout", "0"]) == 2
     assert "timeout_s must be positive" in capsys.readouterr().err
 

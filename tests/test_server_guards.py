@@ -1,4 +1,5 @@
-"""The server under hostile or excessive load: a failing request in a shared call.
+"""The server under hostile or excessive load: a failing request in a shared call, a full queue,
+timed-out work.
 
 The model here is a stub whose calls the test holds and releases, so every case is a matter of
 order, not of timing; the tiny trained model is in ``test_server.py``.
@@ -7,15 +8,23 @@ order, not of timing; the tiny trained model is in ``test_server.py``.
 from __future__ import annotations
 
 import asyncio
+import time
 from types import SimpleNamespace
 
 import httpx
 
 from nlp_judgments.apps.server import ServerSettings, create_app
 
-from .test_server import StubTagger, live_server
+from .test_server import StubTagger, client, live_server
 
 META = SimpleNamespace(labels=["DEFENDANT"], head="softmax", max_length=64)
+
+
+def wait_until(condition, seconds: float = 10) -> None:
+    deadline = time.monotonic() + seconds
+    while not condition():
+        assert time.monotonic() < deadline, "timed out waiting"
+        time.sleep(0.01)
 
 
 def test_a_failing_request_in_a_shared_call_fails_alone():
@@ -37,3 +46,71 @@ def test_a_failing_request_in_a_shared_call_fails_alone():
     assert responses[4].json() == {"detail": "internal error; the server log has the details"}
     assert len(stub.calls[0]) == 9  # they did share the first call; halves found the culprit
     assert stats["requests"] == 7 and stats["failed_calls"] >= 2
+
+
+def test_a_full_queue_is_503_with_retry_after_and_the_queued_requests_are_answered():
+    stub = StubTagger(META)
+    app = create_app(stub, ServerSettings(batch_size=1, max_batch_wait_ms=0, max_texts=2, max_queue=2))
+    batcher = app.state.batcher
+
+    async def scenario(url):
+        async with httpx.AsyncClient(base_url=url, timeout=30) as http:
+            running = asyncio.create_task(http.post("/v1/tag", json={"text": "甲"}))
+            await asyncio.to_thread(wait_until, stub.entered.is_set)  # in the model call, held at the gate
+            queued = asyncio.create_task(http.post("/v1/tag", json={"texts": ["乙", "丙"]}))
+            await asyncio.to_thread(wait_until, lambda: batcher.queued_texts == 2)  # the queue is full
+            refused = await http.post("/v1/records", json={"text": "丁"})
+            stub.gate.set()
+            return refused, await running, await queued, (await http.get("/healthz")).json()["batching"]
+
+    with live_server(app) as url:
+        refused, running, queued, stats = asyncio.run(scenario(url))
+
+    assert refused.status_code == 503
+    assert int(refused.headers["retry-after"]) >= 1
+    assert refused.json()["detail"].startswith("the server is busy: 2 texts are waiting (the limit is 2)")
+    assert (running.status_code, queued.status_code) == (200, 200)
+    assert stub.calls == [["甲"], ["乙", "丙"]]  # the refused text never reached the model
+    assert stats["refused"] == 1 and stats["requests"] == 2
+
+
+def test_a_request_that_times_out_leaves_the_queue_at_once():
+    stub = StubTagger(META)
+    app = create_app(stub, ServerSettings(batch_size=1, max_batch_wait_ms=0, max_texts=2, max_queue=2, timeout_s=1.0))
+    batcher = app.state.batcher
+
+    async def scenario(url):
+        async with httpx.AsyncClient(base_url=url, timeout=30) as http:
+            running = asyncio.create_task(http.post("/v1/tag", json={"text": "甲"}))
+            await asyncio.to_thread(wait_until, stub.entered.is_set)
+            timed_out = await http.post("/v1/tag", json={"texts": ["乙", "丙"]})  # queued behind the held call
+            room = batcher.queued_texts
+            later = asyncio.create_task(http.post("/v1/tag", json={"texts": ["丁", "戊"]}))  # fits only if 乙丙 left
+            await asyncio.to_thread(wait_until, lambda: batcher.queued_texts == 2)
+            stub.gate.set()
+            return await running, timed_out, room, await later
+
+    with live_server(app) as url:
+        running, timed_out, room, later = asyncio.run(scenario(url))
+
+    assert (running.status_code, timed_out.status_code, later.status_code) == (504, 504, 200)
+    assert room == 0
+    assert stub.calls == [["甲"], ["丁", "戊"]]  # 乙丙 never reached the model
+
+
+def test_no_records_are_built_for_a_request_that_timed_out(monkeypatch):
+    built = []
+
+    def slow_record(text, entities):
+        time.sleep(0.15)
+        built.append(text)
+        return {}
+
+    monkeypatch.setattr("nlp_judgments.apps.server.record_from_model_and_rules", slow_record)
+    stub = StubTagger(META)
+    stub.gate.set()
+    with client(stub, timeout_s=0.4) as c:
+        response = c.post("/v1/records", json={"texts": [f"被告人{i}号" for i in range(10)]})
+        time.sleep(1.7)  # the time the ten records would take
+    assert response.status_code == 504
+    assert len(built) <= 4  # stopped soon after the 504, not all ten

@@ -7,8 +7,12 @@ entered twice at once, while the event loop keeps accepting (and queueing) reque
 call. A request is never split across model calls, so a call may exceed ``batch_size`` by part of one
 request.
 
-When a shared call raises, its requests are retried in halves, down to single requests, so only a
-request whose own texts make the model fail gets the error; the others get their answers.
+- The queue holds at most ``max_queue`` texts; a request that does not fit raises :class:`QueueFull`
+  at once (the server answers 503) rather than waiting behind work it would time out on anyway.
+- A request cancelled while queued (its timeout ran out) leaves the queue at once: its texts free
+  their room and never reach the model. A model call already under way runs to its end.
+- When a shared call raises, its requests are retried in halves, down to single requests, so only a
+  request whose own texts make the model fail gets the error; the others get their answers.
 
 Not here: HTTP and the checks on texts before they are queued (``apps.server``).
 """
@@ -16,10 +20,22 @@ Not here: HTTP and the checks on texts before they are queued (``apps.server``).
 from __future__ import annotations
 
 import asyncio
+import math
+import time
+from collections import deque
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import suppress
 from dataclasses import dataclass, field
 from typing import Callable
+
+
+class QueueFull(Exception):
+    """The queue has no room for the request's texts; ``retry_after_s`` says when to try again."""
+
+    def __init__(self, queued: int, limit: int, retry_after_s: int):
+        super().__init__(f"the server is busy: {queued} texts are waiting (the limit is {limit}); "
+                         f"retry after {retry_after_s} s")
+        self.retry_after_s = retry_after_s
 
 
 @dataclass
@@ -31,20 +47,24 @@ class BatchStats:
     texts: int = 0
     largest_batch_requests: int = 0
     largest_batch_texts: int = 0
+    model_seconds: float = 0.0  # spent in the model calls that succeeded
     failed_calls: int = 0  # model calls that raised (a failed shared call is retried in halves)
+    refused: int = 0  # requests refused because the queue was full
 
-    def add(self, requests: int, texts: int) -> None:
+    def add(self, requests: int, texts: int, seconds: float) -> None:
         self.batches += 1
         self.requests += requests
         self.texts += texts
+        self.model_seconds += seconds
         self.largest_batch_requests = max(self.largest_batch_requests, requests)
         self.largest_batch_texts = max(self.largest_batch_texts, texts)
 
 
-@dataclass
+@dataclass(eq=False)  # compared by identity: two requests with the same texts are two jobs
 class _Job:
     texts: list[str]
     future: asyncio.Future = field(repr=False)
+    taken: bool = False  # out of the queue, into a batch
 
 
 class Batcher:
@@ -53,17 +73,20 @@ class Batcher:
     ``start()`` and ``stop()`` run inside the event loop (the app's lifespan does it).
     """
 
-    def __init__(self, tag: Callable[[list[str]], list], batch_size: int, max_wait_s: float):
+    def __init__(self, tag: Callable[[list[str]], list], batch_size: int, max_wait_s: float, max_queue: int):
         self._tag = tag
         self.batch_size = batch_size
         self.max_wait_s = max_wait_s
+        self.max_queue = max_queue  # texts waiting, not counting those in the model call under way
         self.stats = BatchStats()
-        self._queue: asyncio.Queue[_Job] | None = None
+        self.queued_texts = 0
+        self._waiting: deque[_Job] = deque()
+        self._arrived: asyncio.Event | None = None  # set when a job is queued; None while stopped
         self._worker: asyncio.Task | None = None
         self._thread: ThreadPoolExecutor | None = None
 
     async def start(self) -> None:
-        self._queue = asyncio.Queue()
+        self._arrived = asyncio.Event()
         self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="tagger")
         self._worker = asyncio.create_task(self._run())
 
@@ -72,16 +95,40 @@ class Batcher:
         with suppress(asyncio.CancelledError):
             await self._worker
         self._thread.shutdown(wait=False, cancel_futures=True)  # a model call under way finishes on its own
-        self._queue = None
+        self._arrived = None
+
+    def retry_after_s(self) -> int:
+        """Whole seconds until the queue has drained at the model's mean speed so far, at least 1."""
+        per_text = self.stats.model_seconds / self.stats.texts if self.stats.texts else 0.0
+        return max(1, math.ceil(self.queued_texts * per_text))
 
     async def tag(self, texts: list[str]) -> list:
-        """``tag(texts)``, run in a shared model call; cancelling the wait drops the texts if not yet run."""
-        if self._queue is None:
+        """``tag(texts)``, run in a shared model call; cancelling the wait drops the texts if not yet run.
+
+        Raises :class:`QueueFull` when the queue has no room for ``texts``.
+        """
+        if self._arrived is None:
             raise RuntimeError("the batcher is not running: serve the app with its lifespan "
                                "(uvicorn does; in tests, use TestClient as a context manager)")
+        if self.queued_texts + len(texts) > self.max_queue:
+            self.stats.refused += 1
+            raise QueueFull(self.queued_texts, self.max_queue, self.retry_after_s())
         job = _Job(texts, asyncio.get_running_loop().create_future())
-        self._queue.put_nowait(job)
-        return await job.future
+        self._waiting.append(job)
+        self.queued_texts += len(texts)
+        self._arrived.set()
+        try:
+            return await job.future
+        finally:
+            if not job.taken:  # cancelled while queued: nobody else will take it out
+                self._waiting.remove(job)
+                self.queued_texts -= len(job.texts)
+
+    def _take(self) -> _Job:
+        job = self._waiting.popleft()
+        job.taken = True
+        self.queued_texts -= len(job.texts)
+        return job
 
     async def _run(self) -> None:
         while True:
@@ -90,29 +137,33 @@ class Batcher:
     async def _next_batch(self) -> list[_Job]:
         """The first waiting request, then any others already queued or arriving within the wait."""
         loop = asyncio.get_running_loop()
-        jobs = [await self._queue.get()]
+        while not self._waiting:
+            self._arrived.clear()
+            await self._arrived.wait()
+        jobs = [self._take()]
         size = len(jobs[0].texts)
         deadline = loop.time() + self.max_wait_s
         while size < self.batch_size:
-            try:
-                job = self._queue.get_nowait()
-            except asyncio.QueueEmpty:
+            if not self._waiting:
                 if (left := deadline - loop.time()) <= 0:
                     break
+                self._arrived.clear()
                 try:
-                    job = await asyncio.wait_for(self._queue.get(), left)
+                    await asyncio.wait_for(self._arrived.wait(), left)
                 except asyncio.TimeoutError:
                     break
-            jobs.append(job)
-            size += len(job.texts)
+                continue
+            jobs.append(self._take())
+            size += len(jobs[-1].texts)
         return jobs
 
     async def _call(self, jobs: list[_Job]) -> None:
         """One model call for ``jobs``; if it raises, the same for each half, down to single jobs."""
-        jobs = [j for j in jobs if not j.future.done()]  # done: timed out while queued
+        jobs = [j for j in jobs if not j.future.done()]  # done: timed out while gathered into the batch
         if not jobs:
             return
         texts = [t for j in jobs for t in j.texts]
+        started = time.perf_counter()
         try:
             results = await asyncio.get_running_loop().run_in_executor(self._thread, self._tag, texts)
         except Exception as e:
@@ -127,7 +178,7 @@ class Batcher:
             await self._call(jobs[:half])
             await self._call(jobs[half:])
             return
-        self.stats.add(len(jobs), len(texts))
+        self.stats.add(len(jobs), len(texts), time.perf_counter() - started)
         at = 0
         for j in jobs:
             if not j.future.done():

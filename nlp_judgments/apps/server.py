@@ -13,26 +13,29 @@ Endpoints (JSON in and out; ``/docs`` and ``/openapi.json`` describe them):
 
 Requests share model calls through :class:`~nlp_judgments.apps.batcher.Batcher`.
 
-Limits (:class:`ServerSettings`): request body → 413, counted from Content-Length and again while the
-body streams in (a chunked or mislabelled body is cut off too); characters per text → 413; a text the
-model cannot take (an unpaired surrogate) → 422 with the reason, before it is queued; texts per
-request → 422; time per request, queueing included → 504. Malformed JSON or wrong types → 422 with
-FastAPI's validation errors. A model call that raises fails only the request whose texts caused it
-(500). Every error body is ``{"detail": ...}``.
+Limits (:class:`ServerSettings`), each answered at once, before any model work: request body → 413,
+counted from Content-Length and again while the body streams in (a chunked or mislabelled body is
+cut off too); characters per text → 413; a text the model cannot take (an unpaired surrogate) → 422
+with the reason; texts per request → 422; texts waiting for the model → 503 with ``Retry-After``.
+Time per request, queueing included → 504, and the request's work stops: its texts leave the queue
+if not yet in a model call, and no record is built for it after. Malformed JSON or wrong types →
+422 with FastAPI's validation errors. A model call that raises fails only the request whose texts
+caused it (500). Every error body is ``{"detail": ...}``.
 
-Not here: authentication, TLS, rate limiting and a bound on the queue (put a reverse proxy in front);
-several models per process. To scale out, run more processes, each with its own copy of the model.
-The batcher (``apps.batcher``) and the body limit (``apps.guards``) have their own modules.
+Not here: authentication, TLS, rate limiting (put a reverse proxy in front); several models per
+process. To scale out, run more processes, each with its own copy of the model. The batcher
+(``apps.batcher``) and the body limit (``apps.guards``) have their own modules.
 """
 
 from __future__ import annotations
 
 import asyncio
 import math
+import threading
 from contextlib import asynccontextmanager
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any, Literal, Sequence
+from typing import Any, Awaitable, Callable, Literal, Sequence
 
 from fastapi import FastAPI, HTTPException
 from fastapi.encoders import jsonable_encoder
@@ -41,7 +44,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from starlette.responses import HTMLResponse, JSONResponse
 
 from nlp_judgments import __version__
-from nlp_judgments.apps.batcher import Batcher, BatchStats
+from nlp_judgments.apps.batcher import Batcher, BatchStats, QueueFull
 from nlp_judgments.apps.guards import BodyLimit
 from nlp_judgments.apps.review import render_review
 from nlp_judgments.data.inputs import check_text
@@ -60,16 +63,23 @@ class ServerSettings:
     max_body_bytes: int = 1 << 20  # request body, in bytes (1 MiB)
     max_chars: int = 200_000  # characters per text
     max_texts: int = 64  # texts per request
+    # Texts waiting for the model, at most; a request beyond gets 503. 16 calls of `batch_size`: ample
+    # for ONNX int8 or a GPU; torch on 2 CPU threads (4,600 chars/s, docs/RESULTS.md) gets through
+    # about 80 judgments of average length (1,700 chars) in `timeout_s`, so the back of a full queue
+    # would get 504 after waiting: lower it there, and clients hear 503 at once instead.
+    max_queue: int = 256
     timeout_s: float = 30.0  # per request, from its parsed body to the answer (queue, model, records), in seconds
 
     def __post_init__(self):
-        for name in ("batch_size", "max_body_bytes", "max_chars", "max_texts"):
+        for name in ("batch_size", "max_body_bytes", "max_chars", "max_texts", "max_queue"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be at least 1, got {getattr(self, name)}")
         if self.max_batch_wait_ms < 0:
             raise ValueError(f"max_batch_wait_ms must be 0 or more, got {self.max_batch_wait_ms}")
         if self.timeout_s <= 0:
             raise ValueError(f"timeout_s must be positive, got {self.timeout_s}")
+        if self.max_queue < self.max_texts:  # a request of max_texts texts could never be queued
+            raise ValueError(f"max_queue ({self.max_queue}) must be at least max_texts ({self.max_texts})")
 
 
 # ---- request and response bodies (they make /openapi.json) ----
@@ -141,6 +151,7 @@ class ErrorOut(BaseModel):
 _ERRORS = {
     413: {"model": ErrorOut, "description": "request body or a text too large"},
     500: {"model": ErrorOut, "description": "internal error, e.g. the model failed on a text of this request"},
+    503: {"model": ErrorOut, "description": "the queue is full; the Retry-After header says when to try again"},
     504: {"model": ErrorOut, "description": "no answer within the request timeout"},
 }
 
@@ -148,11 +159,15 @@ _ERRORS = {
 # ---- the app ----
 
 
-def _records(texts: Sequence[str], entities: Sequence[list[Entity]]) -> list[dict]:
-    return [
-        {"entities": [e.to_dict() for e in ents], "record": record_from_model_and_rules(text, ents)}
-        for text, ents in zip(texts, entities)
-    ]
+def _records(texts: Sequence[str], entities: Sequence[list[Entity]], stop: threading.Event) -> list[dict]:
+    """Entities and record per text; stops early once ``stop`` is set (the request got 504: nobody
+    will read them, and other requests need the CPU)."""
+    out = []
+    for text, ents in zip(texts, entities):
+        if stop.is_set():
+            break
+        out.append({"entities": [e.to_dict() for e in ents], "record": record_from_model_and_rules(text, ents)})
+    return out
 
 
 def _finite(value: Any) -> Any:
@@ -204,7 +219,7 @@ document.getElementById("go").onclick = async () => {
 def create_app(tagger: Tagger, settings: ServerSettings | None = None, model_dir: str | Path | None = None) -> FastAPI:
     """The app serving ``tagger`` (anything with ``.tag(texts)`` and ``.meta``) under ``settings``."""
     settings = settings or ServerSettings()
-    batcher = Batcher(tagger.tag, settings.batch_size, settings.max_batch_wait_ms / 1000)
+    batcher = Batcher(tagger.tag, settings.batch_size, settings.max_batch_wait_ms / 1000, settings.max_queue)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
@@ -229,6 +244,10 @@ def create_app(tagger: Tagger, settings: ServerSettings | None = None, model_dir
         # echoed inputs cannot carry back: its 422 became a 500.
         return JSONResponse({"detail": _finite(jsonable_encoder(exc.errors()))}, 422)
 
+    @app.exception_handler(QueueFull)
+    async def queue_full(request, exc: QueueFull) -> JSONResponse:
+        return JSONResponse({"detail": str(exc)}, 503, headers={"retry-after": str(exc.retry_after_s)})
+
     def checked(body: TagRequest) -> list[str]:
         """The request's texts, or the error to answer before they are queued."""
         texts = body.all_texts()
@@ -249,17 +268,26 @@ def create_app(tagger: Tagger, settings: ServerSettings | None = None, model_dir
             raise RequestValidationError(bad)
         return texts
 
-    async def within_timeout(work):
+    async def answer(work: Callable[[threading.Event], Awaitable[Any]]) -> Any:
+        """``await work(stop)`` within the request timeout, else 504; ``stop`` is set then, so that work
+        already handed to a thread quits early. Cancelling ``work`` takes its texts out of the queue."""
+        stop = threading.Event()
         try:
-            return await asyncio.wait_for(work, settings.timeout_s)
+            return await asyncio.wait_for(work(stop), settings.timeout_s)
         except asyncio.TimeoutError:
+            stop.set()
             raise HTTPException(504, f"no answer within {settings.timeout_s:g} s; the server is busy "
                                      "or the texts are long") from None
+
+    async def records(texts: list[str], stop: threading.Event) -> list[dict]:
+        entities = await batcher.tag(texts)
+        return await asyncio.to_thread(_records, texts, entities, stop)  # pure Python: keep it off the event loop
 
     @app.post("/v1/tag", response_model=TagResponse, responses=_ERRORS)
     async def tag_texts(body: TagRequest) -> dict:
         """Entities in each text."""
-        entities = await within_timeout(batcher.tag(checked(body)))
+        texts = checked(body)
+        entities = await answer(lambda stop: batcher.tag(texts))
         return {"results": [{"entities": [e.to_dict() for e in ents]} for ents in entities]}
 
     @app.post("/v1/records", response_model=RecordsResponse, responses=_ERRORS)
@@ -267,27 +295,20 @@ def create_app(tagger: Tagger, settings: ServerSettings | None = None, model_dir
         """The model's entities in each text, and its case record, built from those entities combined
         with the rule spans (a rule span wins where the two overlap)."""
         texts = checked(body)
-
-        async def work() -> list[dict]:
-            entities = await batcher.tag(texts)
-            return await asyncio.to_thread(_records, texts, entities)  # pure Python: keep it off the event loop
-
-        return {"results": await within_timeout(work())}
+        return {"results": await answer(lambda stop: records(texts, stop))}
 
     @app.post("/v1/review", response_class=HTMLResponse, responses=_ERRORS)
     async def review_page(body: TagRequest) -> HTMLResponse:
         """The review page (as ``nlp-judgments review`` writes it) for the given texts: entities
         highlighted by label, the case record beside the text, each field linked to its evidence."""
-
         texts = checked(body)
 
-        async def work() -> str:
-            entities = await batcher.tag(texts)
-            results = await asyncio.to_thread(_records, texts, entities)
+        async def work(stop: threading.Event) -> str:
+            results = await records(texts, stop)
             lines = [{"id": f"text-{i + 1}", "text": text, **result} for i, (text, result) in enumerate(zip(texts, results))]
             return await asyncio.to_thread(render_review, lines, "nlp-judgments review")
 
-        return HTMLResponse(await within_timeout(work()))
+        return HTMLResponse(await answer(work))
 
     @app.get("/review", response_class=HTMLResponse, include_in_schema=False)
     async def review_form() -> HTMLResponse:
