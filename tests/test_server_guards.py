@@ -1,5 +1,5 @@
 """The server under hostile or excessive load: a failing request in a shared call, a full queue,
-timed-out work.
+timed-out work, Host headers, request bodies that never arrive.
 
 The model here is a stub whose calls the test holds and releases, so every case is a matter of
 order, not of timing; the tiny trained model is in ``test_server.py``.
@@ -8,12 +8,18 @@ order, not of timing; the tiny trained model is in ``test_server.py``.
 from __future__ import annotations
 
 import asyncio
+import select
+import socket
 import time
+from contextlib import suppress
 from types import SimpleNamespace
 
 import httpx
+import pytest
+from fastapi.testclient import TestClient
 
-from nlp_judgments.apps.server import ServerSettings, create_app
+from nlp_judgments.apps.guards import allowed_hosts
+from nlp_judgments.apps.server import ServerSettings, create_app, serve
 
 from .test_server import StubTagger, client, live_server
 
@@ -114,3 +120,55 @@ def test_no_records_are_built_for_a_request_that_timed_out(monkeypatch):
         time.sleep(1.7)  # the time the ten records would take
     assert response.status_code == 504
     assert len(built) <= 4  # stopped soon after the 504, not all ten
+
+
+@pytest.mark.parametrize("host, status", [
+    ("localhost", 200), ("localhost:8000", 200), ("LocalHost:1", 200), ("127.0.0.1:8000", 200), ("[::1]:8000", 200),
+    ("evil.example", 400), ("evil.example:8000", 400), ("localhost.evil.example", 400),
+    ("127.0.0.1.nip.io", 400), ("localhost:80@evil.example", 400), ("[::1]evil", 400),
+])
+def test_a_loopback_server_answers_only_loopback_host_names(monkeypatch, host, status):
+    served = []
+    monkeypatch.setattr("nlp_judgments.apps.server.Tagger.load", lambda *a, **kw: StubTagger(META))
+    monkeypatch.setattr("uvicorn.run", lambda app, **kw: served.append(app))
+    serve("runs/some-model", host="127.0.0.1")
+    with TestClient(served[0]) as c:
+        response = c.get("/healthz", headers={"host": host})
+    assert response.status_code == status
+    if status == 400:
+        assert response.json()["detail"].startswith(f"Host {host!r} is not allowed")
+
+
+def test_a_server_on_another_address_answers_any_host_name(monkeypatch):
+    served = []
+    monkeypatch.setattr("nlp_judgments.apps.server.Tagger.load", lambda *a, **kw: StubTagger(META))
+    monkeypatch.setattr("uvicorn.run", lambda app, **kw: served.append(app))
+    serve("runs/some-model", host="0.0.0.0")
+    with TestClient(served[0]) as c:
+        assert c.get("/healthz", headers={"host": "judgments.example:8000"}).status_code == 200
+    assert allowed_hosts("::1") == allowed_hosts("localhost") == {"localhost", "127.0.0.1", "[::1]"}
+    assert allowed_hosts("127.0.0.2") == {"localhost", "127.0.0.1", "[::1]", "127.0.0.2"}
+    assert allowed_hosts("judgments.example") is None
+
+
+@pytest.mark.parametrize("trickle", [False, True], ids=["stalled", "trickled"])
+def test_a_body_that_does_not_arrive_in_time_is_408_and_the_connection_closes(trickle):
+    stub = StubTagger(META)
+    stub.gate.set()
+    with live_server(create_app(stub, ServerSettings(body_timeout_s=0.5))) as url:
+        with socket.create_connection((httpx.URL(url).host, httpx.URL(url).port), timeout=5) as sock:
+            sock.sendall(b"POST /v1/tag HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+                         b"Content-Length: 200\r\n\r\n" + b'{"text": "')
+            started, received = time.monotonic(), b""
+            # Until the answer starts: nothing more, or a byte every 0.1 s (no gap is long; the whole
+            # body would take 20 s).
+            while not select.select([sock], [], [], 0.1)[0] and time.monotonic() - started < 5:
+                if trickle:
+                    sock.sendall(b"x")
+            with suppress(ConnectionResetError):  # a hang-up with our last byte in flight is a reset
+                while chunk := sock.recv(4096):  # until the server hangs up
+                    received += chunk
+            elapsed = time.monotonic() - started
+    assert received.startswith(b"HTTP/1.1 408 ")
+    assert received.endswith(b'{"detail":"request body not received within 0.5 s"}')
+    assert elapsed < 3

@@ -3,28 +3,31 @@
 ``create_app(tagger, settings)`` builds the app (testable in-process, no network); ``serve(model_dir)``
 loads a model folder and runs the app under uvicorn, on 127.0.0.1 unless told otherwise.
 
-Endpoints (JSON in and out; ``/docs`` and ``/openapi.json`` describe them):
+Endpoints (JSON in and out; ``/openapi.json`` describes them; no docs UI, since Swagger UI and ReDoc
+load their scripts from a CDN, dead offline):
 
 - ``POST /v1/tag``: ``{"texts": [...]}`` or ``{"text": "..."}`` → ``{"results": [{"entities": [...]}]}``,
   one result per text, entities as :meth:`Entity.to_dict` (character offsets into the text sent);
 - ``POST /v1/records``: the same, each result also carrying the case record built from the model's
   entities and the rule spans (:func:`~nlp_judgments.legal.records.record_from_model_and_rules`);
-- ``GET /healthz``: status, the model's labels and window size, the limits, batching counters.
+- ``GET /healthz``: status, the model (its folder's name, labels, window size), the limits and the
+  batching counters.
 
 Requests share model calls through :class:`~nlp_judgments.apps.batcher.Batcher`.
 
-Limits (:class:`ServerSettings`), each answered at once, before any model work: request body → 413,
-counted from Content-Length and again while the body streams in (a chunked or mislabelled body is
-cut off too); characters per text → 413; a text the model cannot take (an unpaired surrogate) → 422
-with the reason; texts per request → 422; texts waiting for the model → 503 with ``Retry-After``.
-Time per request, queueing included → 504, and the request's work stops: its texts leave the queue
-if not yet in a model call, and no record is built for it after. Malformed JSON or wrong types →
-422 with FastAPI's validation errors. A model call that raises fails only the request whose texts
-caused it (500). Every error body is ``{"detail": ...}``.
+Limits (:class:`ServerSettings`), each answered at once, before any model work: ``Host`` not a
+loopback name on a loopback address → 400; request body → 413, counted from Content-Length and
+again while the body streams in (a chunked or mislabelled body is cut off too); body not received
+within ``body_timeout_s`` → 408; characters per text → 413; a text the model cannot take (an
+unpaired surrogate) → 422 with the reason; texts per request → 422; texts waiting for the model →
+503 with ``Retry-After``. Time per request, queueing included → 504, and the request's work stops:
+its texts leave the queue if not yet in a model call, and no record is built for it after.
+Malformed JSON or wrong types → 422 with FastAPI's validation errors. A model call that raises
+fails only the request whose texts caused it (500). Every error body is ``{"detail": ...}``.
 
 Not here: authentication, TLS, rate limiting (put a reverse proxy in front); several models per
 process. To scale out, run more processes, each with its own copy of the model. The batcher
-(``apps.batcher``) and the body limit (``apps.guards``) have their own modules.
+(``apps.batcher``) and the Host and body checks (``apps.guards``) have their own modules.
 """
 
 from __future__ import annotations
@@ -35,7 +38,7 @@ import threading
 from contextlib import asynccontextmanager
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any, Awaitable, Callable, Literal, Sequence
+from typing import Any, Awaitable, Callable, Collection, Literal, Sequence
 
 from fastapi import FastAPI, HTTPException
 from fastapi.encoders import jsonable_encoder
@@ -45,7 +48,7 @@ from starlette.responses import HTMLResponse, JSONResponse
 
 from nlp_judgments import __version__
 from nlp_judgments.apps.batcher import Batcher, BatchStats, QueueFull
-from nlp_judgments.apps.guards import BodyLimit
+from nlp_judgments.apps.guards import BodyLimit, HostCheck, allowed_hosts
 from nlp_judgments.apps.review import render_review
 from nlp_judgments.data.inputs import check_text
 from nlp_judgments.legal.records import record_from_model_and_rules
@@ -69,6 +72,7 @@ class ServerSettings:
     # would get 504 after waiting: lower it there, and clients hear 503 at once instead.
     max_queue: int = 256
     timeout_s: float = 30.0  # per request, from its parsed body to the answer (queue, model, records), in seconds
+    body_timeout_s: float = 10.0  # to receive a request's body once its headers are in, in seconds
 
     def __post_init__(self):
         for name in ("batch_size", "max_body_bytes", "max_chars", "max_texts", "max_queue"):
@@ -76,8 +80,9 @@ class ServerSettings:
                 raise ValueError(f"{name} must be at least 1, got {getattr(self, name)}")
         if self.max_batch_wait_ms < 0:
             raise ValueError(f"max_batch_wait_ms must be 0 or more, got {self.max_batch_wait_ms}")
-        if self.timeout_s <= 0:
-            raise ValueError(f"timeout_s must be positive, got {self.timeout_s}")
+        for name in ("timeout_s", "body_timeout_s"):
+            if getattr(self, name) <= 0:
+                raise ValueError(f"{name} must be positive, got {getattr(self, name)}")
         if self.max_queue < self.max_texts:  # a request of max_texts texts could never be queued
             raise ValueError(f"max_queue ({self.max_queue}) must be at least max_texts ({self.max_texts})")
 
@@ -131,7 +136,7 @@ class RecordsResponse(BaseModel):
 
 
 class ModelInfo(BaseModel):
-    dir: str | None = Field(description="the model folder, when the server loaded it from one")
+    dir: str | None = Field(description="the model folder's name (not its path), when the server loaded it from one")
     labels: list[str]
     head: str
     max_length: int = Field(description="tokens per window; longer texts are tagged in overlapping windows")
@@ -149,6 +154,8 @@ class ErrorOut(BaseModel):
 
 
 _ERRORS = {
+    400: {"model": ErrorOut, "description": "Host header not allowed"},
+    408: {"model": ErrorOut, "description": "request body not received within the body timeout"},
     413: {"model": ErrorOut, "description": "request body or a text too large"},
     500: {"model": ErrorOut, "description": "internal error, e.g. the model failed on a text of this request"},
     503: {"model": ErrorOut, "description": "the queue is full; the Retry-After header says when to try again"},
@@ -216,8 +223,17 @@ document.getElementById("go").onclick = async () => {
 """
 
 
-def create_app(tagger: Tagger, settings: ServerSettings | None = None, model_dir: str | Path | None = None) -> FastAPI:
-    """The app serving ``tagger`` (anything with ``.tag(texts)`` and ``.meta``) under ``settings``."""
+def create_app(
+    tagger: Tagger,
+    settings: ServerSettings | None = None,
+    model_dir: str | Path | None = None,
+    hosts: Collection[str] | None = None,
+) -> FastAPI:
+    """The app serving ``tagger`` (anything with ``.tag(texts)`` and ``.meta``) under ``settings``.
+
+    ``hosts``: the ``Host`` names it answers (any port), others get 400; ``None`` answers any
+    (``serve`` passes :func:`~nlp_judgments.apps.guards.allowed_hosts` of its address).
+    """
     settings = settings or ServerSettings()
     batcher = Batcher(tagger.tag, settings.batch_size, settings.max_batch_wait_ms / 1000, settings.max_queue)
 
@@ -229,10 +245,13 @@ def create_app(tagger: Tagger, settings: ServerSettings | None = None, model_dir
         finally:
             await batcher.stop()
 
-    app = FastAPI(title="nlp-judgments", version=__version__, lifespan=lifespan,
+    # No docs UI: Swagger UI and ReDoc fetch their scripts from a CDN; /openapi.json stays.
+    app = FastAPI(title="nlp-judgments", version=__version__, lifespan=lifespan, docs_url=None, redoc_url=None,
                   description="Entities and case records from Chinese criminal judgments.")
     app.state.batcher = batcher
-    app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
+    app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes, timeout_s=settings.body_timeout_s)
+    if hosts is not None:
+        app.add_middleware(HostCheck, hosts=hosts)  # added last, so it runs first
 
     @app.exception_handler(Exception)
     async def internal_error(request, exc: Exception) -> JSONResponse:  # the traceback goes to the log only
@@ -321,7 +340,8 @@ def create_app(tagger: Tagger, settings: ServerSettings | None = None, model_dir
         meta = tagger.meta
         return {
             "status": "ok",
-            "model": {"dir": None if model_dir is None else str(model_dir), "labels": meta.labels,
+            # The folder's name only: its absolute path tells a caller about the machine, not the model.
+            "model": {"dir": None if model_dir is None else Path(model_dir).name, "labels": meta.labels,
                       "head": meta.head, "max_length": meta.max_length},
             "limits": asdict(settings),
             "batching": batcher.stats,
@@ -340,9 +360,13 @@ def serve(
     log_level: str = "info",
     backend: str = "auto",
 ) -> None:
-    """Load the model folder and serve it until interrupted (Ctrl-C finishes the requests under way)."""
+    """Load the model folder and serve it until interrupted (Ctrl-C finishes the requests under way).
+
+    On a loopback ``host`` only requests for localhost, 127.0.0.1 or [::1] are answered (DNS rebinding).
+    """
     import uvicorn
 
     settings = settings or ServerSettings()
     tagger = Tagger.load(model_dir, device=device, batch_size=settings.batch_size, num_threads=threads, backend=backend)
-    uvicorn.run(create_app(tagger, settings, model_dir), host=host, port=port, log_level=log_level)
+    app = create_app(tagger, settings, model_dir, hosts=allowed_hosts(host))
+    uvicorn.run(app, host=host, port=port, log_level=log_level)
