@@ -82,7 +82,8 @@ def test_a_full_queue_is_503_with_retry_after_and_the_queued_requests_are_answer
 
 def test_a_request_that_times_out_leaves_the_queue_at_once():
     stub = StubTagger(META)
-    app = create_app(stub, ServerSettings(batch_size=1, max_batch_wait_ms=0, max_texts=2, max_queue=2, timeout_s=1.0))
+    settings = ServerSettings(batch_size=1, max_batch_wait_ms=0, max_texts=2, max_queue=2, timeout_s=1.0)
+    app = create_app(stub, settings)
     batcher = app.state.batcher
 
     async def scenario(url):
@@ -91,7 +92,8 @@ def test_a_request_that_times_out_leaves_the_queue_at_once():
             await asyncio.to_thread(wait_until, stub.entered.is_set)
             timed_out = await http.post("/v1/tag", json={"texts": ["乙", "丙"]})  # queued behind the held call
             room = batcher.queued_texts
-            later = asyncio.create_task(http.post("/v1/tag", json={"texts": ["丁", "戊"]}))  # fits only if 乙丙 left
+            # Fits in the queue only if 乙丙 left it.
+            later = asyncio.create_task(http.post("/v1/tag", json={"texts": ["丁", "戊"]}))
             await asyncio.to_thread(wait_until, lambda: batcher.queued_texts == 2)
             stub.gate.set()
             return await running, timed_out, room, await later
