@@ -155,7 +155,8 @@ def _cmd_serve(args: argparse.Namespace) -> int:
 
     settings = ServerSettings(batch_size=args.batch_size, max_batch_wait_ms=args.max_batch_wait_ms,
                               max_body_bytes=args.max_body_bytes, max_chars=args.max_chars,
-                              max_texts=args.max_texts, timeout_s=args.timeout)
+                              max_texts=args.max_texts, max_queue=args.max_queue, timeout_s=args.timeout,
+                              body_timeout_s=args.body_timeout)
     serve(args.model, args.host, args.port, settings, threads=args.threads or None, device=args.device,
           backend=args.backend)
     return 0
@@ -282,8 +283,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     # Defaults mirror server.ServerSettings (importing it needs the serve extra); a test keeps them equal.
     p = sub.add_parser("serve", help="serve a model over HTTP: entities and case records as JSON (needs the serve extra)",
-                       description="POST /v1/tag or /v1/records with {\"texts\": [...]}; GET /healthz; API docs "
-                                   "at /docs. Concurrent requests share model calls (micro-batching).")
+                       description="POST /v1/tag or /v1/records with {\"texts\": [...]}; GET /healthz; the OpenAPI "
+                                   "document at /openapi.json. Concurrent requests share model calls (micro-batching).")
     p.add_argument("--model", required=True, help="a model folder (model-best/ or model-last/)")
     p.add_argument("--host", default="127.0.0.1", help="address to listen on (default: %(default)s, this machine only)")
     p.add_argument("--port", type=int, default=8000, help="port to listen on (default: %(default)s)")
@@ -294,7 +295,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--max-body-bytes", type=int, default=1 << 20, help="larger request bodies get 413 (default: %(default)s)")
     p.add_argument("--max-chars", type=int, default=200_000, help="longer texts get 413 (default: %(default)s)")
     p.add_argument("--max-texts", type=int, default=64, help="more texts in one request get 422 (default: %(default)s)")
+    p.add_argument("--max-queue", type=int, default=256,
+                   help="texts waiting for the model; a request beyond gets 503 with Retry-After (default: %(default)s)")
     p.add_argument("--timeout", type=float, default=30.0, help="seconds per request before 504 (default: %(default)s)")
+    p.add_argument("--body-timeout", type=float, default=10.0,
+                   help="seconds to receive a request body once its headers are in, before 408 (default: %(default)s)")
     p.add_argument("--threads", type=int, default=0, help="torch threads (0: torch's default)")
     p.add_argument("--device", help="cpu, cuda, cuda:1... (default: cuda if available)")
     p.add_argument("--backend", default="auto", choices=BACKENDS, help=BACKEND_HELP)

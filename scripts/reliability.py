@@ -12,7 +12,11 @@ fits in CI:
    duplicate ids, wrong types, lone surrogates, BOMs...). The run must exit 0, write exactly one line
    per input line, and give every rejected input an error line with a reason.
 3. **Server**: ``nlp-judgments serve`` in a subprocess, ``--clients`` concurrent clients sending
-   ``--requests`` requests each; counts non-200 answers and reports latency percentiles.
+   ``--requests`` requests each; counts non-200 answers and reports latency percentiles. Then
+   **poison**: per hostile kind (a lone surrogate, escaped or as raw bytes; a NaN number), one
+   poisoned request among ``--clients`` concurrent ones must get 422 and every other 200; and
+   **overload**: 8 concurrent requests of 64 texts overfill the default queue (256 texts): the
+   extra ones must get 503 with Retry-After, the rest 200, and the next request 200.
 
     python scripts/reliability.py --out runs/reliability.json       # about two minutes on 2 cores
 
@@ -35,6 +39,8 @@ import tempfile
 import threading
 import time
 from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from pathlib import Path
 
 from nlp_judgments.apps.demo import demo_corpus
@@ -194,12 +200,15 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def check_server(model: Path, clients: int, requests: int, rng: random.Random) -> dict:
+@contextmanager
+def served(model: Path):
+    """``nlp-judgments serve`` (default settings) in a subprocess on a free port: yields its base URL."""
     import httpx
 
     port = free_port()
+    log = tempfile.TemporaryFile("w+")  # not a pipe: a pipe nobody reads would block the server once full
     server = subprocess.Popen(CLI + ["serve", "--model", str(model), "--port", str(port), "--threads", "1"],
-                              env=ENV, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+                              env=ENV, stdout=subprocess.DEVNULL, stderr=log, text=True)
     base = f"http://127.0.0.1:{port}"
     try:
         deadline = time.time() + 120
@@ -210,8 +219,83 @@ def check_server(model: Path, clients: int, requests: int, rng: random.Random) -
             except httpx.TransportError:
                 pass
             if server.poll() is not None or time.time() > deadline:
-                raise RuntimeError(f"the server did not start: {server.stderr.read()[-1000:]}")
+                log.seek(0)
+                raise RuntimeError(f"the server did not start: {log.read()[-1000:]}")
             time.sleep(0.2)
+        yield base
+    finally:
+        server.send_signal(signal.SIGINT)
+        try:
+            server.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            server.kill()
+        log.close()
+
+
+def all_at_once(n: int, send) -> list:
+    """``send(i)`` for ``i < n`` in ``n`` threads released together; the answers in order of ``i``."""
+    start = threading.Barrier(n)
+    with ThreadPoolExecutor(n) as pool:
+        return list(pool.map(lambda i: (start.wait(), send(i))[1], range(n)))
+
+
+def post(http, path: str, body: bytes):
+    """``(status, Retry-After)`` of one POST, or the transport error's name as the status."""
+    import httpx
+
+    try:
+        r = http.post(path, content=body, headers={"content-type": "application/json"})
+        return r.status_code, r.headers.get("retry-after")
+    except httpx.HTTPError as e:
+        return type(e).__name__, None
+
+
+# One bad request in a crowd: before the server checked texts, a lone surrogate made the tokenizer
+# raise inside the shared model call, failing every request in it. NaN (our addition) is JSON to
+# Python's parser but not to the JSON writer, so the 422 echoing it turned into a 500.
+POISONS = {
+    "lone_surrogate": '{"texts": ["被告人张某犯盗窃罪。", "\\ud800abc"]}'.encode(),
+    "surrogate_as_bytes": '{"texts": ["被告人张某犯盗窃罪。", "'.encode() + b'\xed\xa0\x80abc"]}',
+    "nan_number": '{"texts": ["被告人张某犯盗窃罪。", NaN]}'.encode(),
+}
+
+
+def check_poison(http, clients: int, rng: random.Random) -> dict:
+    """Per poison: ``clients`` concurrent requests, one poisoned; it must get 422, every other 200."""
+    texts = corpus_texts()
+    out = {}
+    for kind, poison in POISONS.items():
+        bad = rng.randrange(clients)
+        bodies = [poison if i == bad else json.dumps({"texts": [rng.choice(texts)[:600]]}, ensure_ascii=False).encode()
+                  for i in range(clients)]
+        paths = [rng.choice(["/v1/tag", "/v1/records"]) for _ in range(clients)]
+        statuses = [status for status, _ in all_at_once(clients, lambda i: post(http, paths[i], bodies[i]))]
+        others = Counter(str(s) for i, s in enumerate(statuses) if i != bad)
+        out[kind] = {"poisoned_status": statuses[bad], "others_ok": others.pop("200", 0), "others_failed": dict(others)}
+    return out
+
+
+def check_overload(http, burst: int, rng: random.Random) -> dict:
+    """``burst`` concurrent requests of 64 texts (the most a request may hold) against a queue of
+    256 texts: while the first is in the model call, four fill the queue and the rest must get 503
+    with Retry-After; all admitted ones 200; and the server answers normally afterwards."""
+    texts = corpus_texts()
+    # 64 texts of 800 characters: a model call long enough for the others to queue behind it.
+    bodies = [json.dumps({"texts": [(t * (1 + 800 // len(t)))[:800] for t in rng.choices(texts, k=64)]},
+                         ensure_ascii=False).encode() for _ in range(burst)]
+    answers = all_at_once(burst, lambda i: post(http, "/v1/tag", bodies[i]))
+    statuses = Counter(str(s) for s, _ in answers)
+    retry_after = sorted({ra for s, ra in answers if s == 503 and ra is not None})
+    after, _ = post(http, "/v1/tag", json.dumps({"text": texts[0][:600]}, ensure_ascii=False).encode())
+    return {"burst": burst, "statuses": dict(statuses), "refused": statuses.get("503", 0),
+            "refused_without_retry_after": sum(1 for s, ra in answers if s == 503 and not (ra or "").isdigit()),
+            "retry_after_s": retry_after, "status_after": after}
+
+
+def check_server(model: Path, clients: int, requests: int, rng: random.Random) -> dict:
+    import httpx
+
+    with served(model) as base:
         texts = corpus_texts()
         latencies, failures, lock = [], Counter(), threading.Lock()
 
@@ -241,18 +325,15 @@ def check_server(model: Path, clients: int, requests: int, rng: random.Random) -
             t.join()
         wall = time.perf_counter() - t0
         health = httpx.get(base + "/healthz").json()
-    finally:
-        server.send_signal(signal.SIGINT)
-        try:
-            server.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            server.kill()
+        with httpx.Client(base_url=base, timeout=60, limits=httpx.Limits(max_connections=clients)) as http:
+            poison = check_poison(http, clients, rng)
+            overload = check_overload(http, 8, rng)
     q = statistics.quantiles(latencies, n=100, method="inclusive")
     return {"clients": clients, "requests": len(latencies), "errors": sum(failures.values()), "error_kinds": dict(failures),
             "seconds": round(wall, 2), "requests_per_second": round(len(latencies) / wall, 1),
             "latency_ms": {"p50": round(q[49] * 1000, 1), "p90": round(q[89] * 1000, 1), "p99": round(q[98] * 1000, 1),
                            "max": round(max(latencies) * 1000, 1)},
-            "batching": health.get("batching")}
+            "batching": health.get("batching"), "poison": poison, "overload": overload}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -284,6 +365,11 @@ def main(argv: list[str] | None = None) -> int:
         failures.append("hostile")
     if s["errors"]:
         failures.append("server")
+    if any(p["poisoned_status"] != 422 or p["others_failed"] for p in s["poison"].values()):
+        failures.append("server-poison")
+    o = s["overload"]
+    if not o["refused"] or o["refused_without_retry_after"] or set(o["statuses"]) - {"200", "503"} or o["status_after"] != 200:
+        failures.append("server-overload")
     result["failed"] = failures
     print(f"{'check':<10} {'figures'}")
     print(f"{'kills':<10} {k['kills']} kills over {k['docs']} docs (lines written at each kill: {k['lines_when_killed']}); "
@@ -294,6 +380,11 @@ def main(argv: list[str] | None = None) -> int:
     print(f"{'server':<10} {s['clients']} clients × {s['requests'] // max(s['clients'], 1)} requests: {s['errors']} errors, "
           f"{s['requests_per_second']} req/s, latency ms p50 {s['latency_ms']['p50']} p90 {s['latency_ms']['p90']} "
           f"p99 {s['latency_ms']['p99']} max {s['latency_ms']['max']}")
+    print(f"{'poison':<10} 1 poisoned request among {s['clients']} concurrent, per kind: " + "; ".join(
+        f"{kind} {p['poisoned_status']}, others {p['others_ok']} × 200 {p['others_failed'] or ''}".rstrip()
+        for kind, p in s["poison"].items()))
+    print(f"{'overload':<10} {o['burst']} concurrent requests of 64 texts: {o['statuses']}, Retry-After {o['retry_after_s']} s "
+          f"({o['refused_without_retry_after']} refusals without it); next request {o['status_after']}")
     print(f"{'result':<10} {'FAILED: ' + ', '.join(failures) if failures else 'all passed'} in {result['seconds']} s")
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     Path(args.out).write_text(json.dumps(result, ensure_ascii=False, indent=2), encoding="utf-8")

@@ -3,46 +3,54 @@
 ``create_app(tagger, settings)`` builds the app (testable in-process, no network); ``serve(model_dir)``
 loads a model folder and runs the app under uvicorn, on 127.0.0.1 unless told otherwise.
 
-Endpoints (JSON in and out; ``/docs`` and ``/openapi.json`` describe them):
+Endpoints (JSON in and out; ``/openapi.json`` describes them; no docs UI, since Swagger UI and ReDoc
+load their scripts from a CDN, dead offline):
 
 - ``POST /v1/tag``: ``{"texts": [...]}`` or ``{"text": "..."}`` → ``{"results": [{"entities": [...]}]}``,
   one result per text, entities as :meth:`Entity.to_dict` (character offsets into the text sent);
 - ``POST /v1/records``: the same, each result also carrying the case record built from the model's
   entities and the rule spans (:func:`~nlp_judgments.legal.records.record_from_model_and_rules`);
-- ``GET /healthz``: status, the model's labels and window size, the limits, batching counters.
+- ``GET /healthz``: status, the model (its folder's name, labels, window size), the limits and the
+  batching counters.
 
-Micro-batching: requests put their texts on a queue; one worker takes the first waiting request,
-gathers more for up to ``max_batch_wait_ms`` or until it holds ``batch_size`` texts, and calls
-``tagger.tag`` once on all of them in a dedicated thread. One thread means the model is never entered
-twice at once, while the event loop keeps accepting (and queueing) requests during a model call. A
-request is never split across model calls, so a batch may exceed ``batch_size`` by part of one request.
+Requests share model calls through :class:`~nlp_judgments.apps.batcher.Batcher`.
 
-Limits (:class:`ServerSettings`): request body → 413, counted from Content-Length and again while the
-body streams in (a chunked or mislabelled body is cut off too); characters per text → 413; texts per
-request → 422; time per request, queueing included → 504. Malformed JSON or wrong types → 422 with
-FastAPI's validation errors. Every error body is ``{"detail": ...}``.
+Limits (:class:`ServerSettings`), each answered at once, before any model work: ``Host`` not a
+loopback name on a loopback address → 400; request body → 413, counted from Content-Length and
+again while the body streams in (a chunked or mislabelled body is cut off too); body not received
+within ``body_timeout_s`` → 408; characters per text → 413; a text the model cannot take (an
+unpaired surrogate) → 422 with the reason; texts per request → 422; texts waiting for the model →
+503 with ``Retry-After``. Time per request, queueing included → 504, and the request's work stops:
+its texts leave the queue if not yet in a model call, and no record is built for it after.
+Malformed JSON or wrong types → 422 with FastAPI's validation errors. A model call that raises
+fails only the request whose texts caused it (500). Every error body is ``{"detail": ...}``.
 
-Left out: authentication, TLS, rate limiting and a bound on the queue (put a reverse proxy in front);
-several models per process. To scale out, run more processes, each with its own copy of the model.
+Not here: authentication, TLS, rate limiting (put a reverse proxy in front); several models per
+process. To scale out, run more processes, each with its own copy of the model. The batcher
+(``apps.batcher``) and the Host and body checks (``apps.guards``) have their own modules.
 """
 
 from __future__ import annotations
 
 import asyncio
-from concurrent.futures import ThreadPoolExecutor
-from contextlib import asynccontextmanager, suppress
-from dataclasses import asdict, dataclass, field
+import math
+import threading
+from contextlib import asynccontextmanager
+from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any, Callable, Literal, Sequence
+from typing import Any, Awaitable, Callable, Collection, Literal, Sequence
 
 from fastapi import FastAPI, HTTPException
+from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 from starlette.responses import HTMLResponse, JSONResponse
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from nlp_judgments import __version__
+from nlp_judgments.apps.batcher import Batcher, BatchStats, QueueFull
+from nlp_judgments.apps.guards import BodyLimit, HostCheck, allowed_hosts
 from nlp_judgments.apps.review import render_review
+from nlp_judgments.data.inputs import check_text
 from nlp_judgments.legal.records import record_from_model_and_rules
 from nlp_judgments.tagging.tagger import Entity, Tagger
 
@@ -58,16 +66,25 @@ class ServerSettings:
     max_body_bytes: int = 1 << 20  # request body, in bytes (1 MiB)
     max_chars: int = 200_000  # characters per text
     max_texts: int = 64  # texts per request
+    # Texts waiting for the model, at most; a request beyond gets 503. 16 calls of `batch_size`: ample
+    # for ONNX int8 or a GPU; torch on 2 CPU threads (4,600 chars/s, docs/RESULTS.md) gets through
+    # about 80 judgments of average length (1,700 chars) in `timeout_s`, so the back of a full queue
+    # would get 504 after waiting: lower it there, and clients hear 503 at once instead.
+    max_queue: int = 256
     timeout_s: float = 30.0  # per request, from its parsed body to the answer (queue, model, records), in seconds
+    body_timeout_s: float = 10.0  # to receive a request's body once its headers are in, in seconds
 
     def __post_init__(self):
-        for name in ("batch_size", "max_body_bytes", "max_chars", "max_texts"):
+        for name in ("batch_size", "max_body_bytes", "max_chars", "max_texts", "max_queue"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be at least 1, got {getattr(self, name)}")
         if self.max_batch_wait_ms < 0:
             raise ValueError(f"max_batch_wait_ms must be 0 or more, got {self.max_batch_wait_ms}")
-        if self.timeout_s <= 0:
-            raise ValueError(f"timeout_s must be positive, got {self.timeout_s}")
+        for name in ("timeout_s", "body_timeout_s"):
+            if getattr(self, name) <= 0:
+                raise ValueError(f"{name} must be positive, got {getattr(self, name)}")
+        if self.max_queue < self.max_texts:  # a request of max_texts texts could never be queued
+            raise ValueError(f"max_queue ({self.max_queue}) must be at least max_texts ({self.max_texts})")
 
 
 # ---- request and response bodies (they make /openapi.json) ----
@@ -119,27 +136,10 @@ class RecordsResponse(BaseModel):
 
 
 class ModelInfo(BaseModel):
-    dir: str | None = Field(description="the model folder, when the server loaded it from one")
+    dir: str | None = Field(description="the model folder's name (not its path), when the server loaded it from one")
     labels: list[str]
     head: str
     max_length: int = Field(description="tokens per window; longer texts are tagged in overlapping windows")
-
-
-class BatchStats(BaseModel):
-    """Counters since start-up: how many requests shared each model call."""
-
-    batches: int = 0
-    requests: int = 0
-    texts: int = 0
-    largest_batch_requests: int = 0
-    largest_batch_texts: int = 0
-
-    def add(self, requests: int, texts: int) -> None:
-        self.batches += 1
-        self.requests += requests
-        self.texts += texts
-        self.largest_batch_requests = max(self.largest_batch_requests, requests)
-        self.largest_batch_texts = max(self.largest_batch_texts, texts)
 
 
 class Health(BaseModel):
@@ -154,159 +154,42 @@ class ErrorOut(BaseModel):
 
 
 _ERRORS = {
+    400: {"model": ErrorOut, "description": "Host header not allowed"},
+    408: {"model": ErrorOut, "description": "request body not received within the body timeout"},
     413: {"model": ErrorOut, "description": "request body or a text too large"},
+    500: {"model": ErrorOut, "description": "internal error, e.g. the model failed on a text of this request"},
+    503: {"model": ErrorOut, "description": "the queue is full; the Retry-After header says when to try again"},
     504: {"model": ErrorOut, "description": "no answer within the request timeout"},
 }
-
-
-# ---- micro-batching ----
-
-
-@dataclass
-class _Job:
-    texts: list[str]
-    future: asyncio.Future = field(repr=False)
-
-
-class Batcher:
-    """Calls ``tag`` on the texts of concurrent requests together, one call at a time, in one thread.
-
-    ``start()`` and ``stop()`` run inside the event loop (the app's lifespan does it).
-    """
-
-    def __init__(self, tag: Callable[[list[str]], list], batch_size: int, max_wait_s: float):
-        self._tag = tag
-        self.batch_size = batch_size
-        self.max_wait_s = max_wait_s
-        self.stats = BatchStats()
-        self._queue: asyncio.Queue[_Job] | None = None
-        self._worker: asyncio.Task | None = None
-        self._thread: ThreadPoolExecutor | None = None
-
-    async def start(self) -> None:
-        self._queue = asyncio.Queue()
-        self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="tagger")
-        self._worker = asyncio.create_task(self._run())
-
-    async def stop(self) -> None:
-        self._worker.cancel()
-        with suppress(asyncio.CancelledError):
-            await self._worker
-        self._thread.shutdown(wait=False, cancel_futures=True)  # a model call under way finishes on its own
-        self._queue = None
-
-    async def tag(self, texts: list[str]) -> list:
-        """``tag(texts)``, run in a shared model call; cancelling the wait drops the texts if not yet run."""
-        if self._queue is None:
-            raise RuntimeError("the batcher is not running: serve the app with its lifespan "
-                               "(uvicorn does; in tests, use TestClient as a context manager)")
-        job = _Job(texts, asyncio.get_running_loop().create_future())
-        self._queue.put_nowait(job)
-        return await job.future
-
-    async def _run(self) -> None:
-        loop = asyncio.get_running_loop()
-        while True:
-            jobs = [j for j in await self._next_batch() if not j.future.done()]  # done: timed out while queued
-            if not jobs:
-                continue
-            texts = [t for j in jobs for t in j.texts]
-            try:
-                results = await loop.run_in_executor(self._thread, self._tag, texts)
-            except Exception as e:  # the requests fail; the server goes on
-                for j in jobs:
-                    if not j.future.done():
-                        j.future.set_exception(e)
-                continue
-            self.stats.add(len(jobs), len(texts))
-            at = 0
-            for j in jobs:
-                if not j.future.done():
-                    j.future.set_result(results[at : at + len(j.texts)])
-                at += len(j.texts)
-
-    async def _next_batch(self) -> list[_Job]:
-        """The first waiting request, then any others already queued or arriving within the wait."""
-        loop = asyncio.get_running_loop()
-        jobs = [await self._queue.get()]
-        size = len(jobs[0].texts)
-        deadline = loop.time() + self.max_wait_s
-        while size < self.batch_size:
-            try:
-                job = self._queue.get_nowait()
-            except asyncio.QueueEmpty:
-                if (left := deadline - loop.time()) <= 0:
-                    break
-                try:
-                    job = await asyncio.wait_for(self._queue.get(), left)
-                except asyncio.TimeoutError:
-                    break
-            jobs.append(job)
-            size += len(job.texts)
-        return jobs
-
-
-# ---- the body limit ----
-
-
-class BodyLimit:
-    """ASGI middleware: answer 413 to a request body over ``max_bytes``, declared or streamed.
-
-    The body is read here, counting, and handed on whole; FastAPI would hold it in memory anyway.
-    """
-
-    def __init__(self, app: ASGIApp, max_bytes: int):
-        self.app = app
-        self.max_bytes = max_bytes
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        declared = dict(scope["headers"]).get(b"content-length", b"0")
-        if not declared.isdigit():
-            await JSONResponse({"detail": "invalid Content-Length"}, 400)(scope, receive, send)
-            return
-        if int(declared) > self.max_bytes:
-            await self._too_large(scope, receive, send)
-            return
-        chunks, size = [], 0
-        while True:
-            message = await receive()
-            if message["type"] == "http.disconnect":
-                return
-            chunks.append(message.get("body", b""))
-            size += len(chunks[-1])
-            if size > self.max_bytes:
-                await self._too_large(scope, receive, send)
-                return
-            if not message.get("more_body", False):
-                break
-
-        body: Message | None = {"type": "http.request", "body": b"".join(chunks), "more_body": False}
-
-        async def replay() -> Message:
-            nonlocal body
-            if body is None:
-                return await receive()  # after the body: only the disconnect is left to hear
-            message, body = body, None
-            return message
-
-        await self.app(scope, replay, send)
-
-    async def _too_large(self, scope: Scope, receive: Receive, send: Send) -> None:
-        response = JSONResponse({"detail": f"request body is larger than {self.max_bytes} bytes"}, 413)
-        await response(scope, receive, send)
 
 
 # ---- the app ----
 
 
-def _records(texts: Sequence[str], entities: Sequence[list[Entity]]) -> list[dict]:
-    return [
-        {"entities": [e.to_dict() for e in ents], "record": record_from_model_and_rules(text, ents)}
-        for text, ents in zip(texts, entities)
-    ]
+def _records(texts: Sequence[str], entities: Sequence[list[Entity]], stop: threading.Event) -> list[dict]:
+    """Entities and record per text; stops early once ``stop`` is set (the request got 504: nobody
+    will read them, and other requests need the CPU)."""
+    out = []
+    for text, ents in zip(texts, entities):
+        if stop.is_set():
+            break
+        out.append({"entities": [e.to_dict() for e in ents], "record": record_from_model_and_rules(text, ents)})
+    return out
+
+
+def _finite(value: Any) -> Any:
+    """``value`` with NaN and infinities as strings, which JSON can carry.
+
+    >>> _finite([{"input": float("nan")}, 1.5])
+    [{'input': 'nan'}, 1.5]
+    """
+    if isinstance(value, float) and not math.isfinite(value):
+        return str(value)
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_finite(v) for v in value]
+    return value
 
 
 _REVIEW_FORM = """<!doctype html>
@@ -340,10 +223,19 @@ document.getElementById("go").onclick = async () => {
 """
 
 
-def create_app(tagger: Tagger, settings: ServerSettings | None = None, model_dir: str | Path | None = None) -> FastAPI:
-    """The app serving ``tagger`` (anything with ``.tag(texts)`` and ``.meta``) under ``settings``."""
+def create_app(
+    tagger: Tagger,
+    settings: ServerSettings | None = None,
+    model_dir: str | Path | None = None,
+    hosts: Collection[str] | None = None,
+) -> FastAPI:
+    """The app serving ``tagger`` (anything with ``.tag(texts)`` and ``.meta``) under ``settings``.
+
+    ``hosts``: the ``Host`` names it answers (any port), others get 400; ``None`` answers any
+    (``serve`` passes :func:`~nlp_judgments.apps.guards.allowed_hosts` of its address).
+    """
     settings = settings or ServerSettings()
-    batcher = Batcher(tagger.tag, settings.batch_size, settings.max_batch_wait_ms / 1000)
+    batcher = Batcher(tagger.tag, settings.batch_size, settings.max_batch_wait_ms / 1000, settings.max_queue)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
@@ -353,16 +245,30 @@ def create_app(tagger: Tagger, settings: ServerSettings | None = None, model_dir
         finally:
             await batcher.stop()
 
-    app = FastAPI(title="nlp-judgments", version=__version__, lifespan=lifespan,
+    # No docs UI: Swagger UI and ReDoc fetch their scripts from a CDN; /openapi.json stays.
+    app = FastAPI(title="nlp-judgments", version=__version__, lifespan=lifespan, docs_url=None, redoc_url=None,
                   description="Entities and case records from Chinese criminal judgments.")
     app.state.batcher = batcher
-    app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
+    app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes, timeout_s=settings.body_timeout_s)
+    if hosts is not None:
+        app.add_middleware(HostCheck, hosts=hosts)  # added last, so it runs first
 
     @app.exception_handler(Exception)
     async def internal_error(request, exc: Exception) -> JSONResponse:  # the traceback goes to the log only
         return JSONResponse({"detail": "internal error; the server log has the details"}, 500)
 
+    @app.exception_handler(RequestValidationError)
+    async def invalid_request(request, exc: RequestValidationError) -> JSONResponse:
+        # As FastAPI's own handler, but Python's JSON parser accepts NaN and Infinity, which the
+        # echoed inputs cannot carry back: its 422 became a 500.
+        return JSONResponse({"detail": _finite(jsonable_encoder(exc.errors()))}, 422)
+
+    @app.exception_handler(QueueFull)
+    async def queue_full(request, exc: QueueFull) -> JSONResponse:
+        return JSONResponse({"detail": str(exc)}, 503, headers={"retry-after": str(exc.retry_after_s)})
+
     def checked(body: TagRequest) -> list[str]:
+        """The request's texts, or the error to answer before they are queued."""
         texts = body.all_texts()
         if len(texts) > settings.max_texts:
             raise RequestValidationError([{
@@ -372,19 +278,35 @@ def create_app(tagger: Tagger, settings: ServerSettings | None = None, model_dir
         for i, text in enumerate(texts):
             if len(text) > settings.max_chars:
                 raise HTTPException(413, f"text {i} has {len(text)} characters; the limit is {settings.max_chars}")
+        # A text the model would fail on (an unpaired surrogate) is refused here rather than failing
+        # a model call. A blank text still gets no entities, as it always has.
+        bad = [{"type": "invalid_text", "loc": ("body", "texts", i) if body.texts is not None else ("body", "text"),
+                "input": None, "msg": reason}
+               for i, text in enumerate(texts) if text.strip() and (reason := check_text(text, settings.max_chars))]
+        if bad:
+            raise RequestValidationError(bad)
         return texts
 
-    async def within_timeout(work):
+    async def answer(work: Callable[[threading.Event], Awaitable[Any]]) -> Any:
+        """``await work(stop)`` within the request timeout, else 504; ``stop`` is set then, so that work
+        already handed to a thread quits early. Cancelling ``work`` takes its texts out of the queue."""
+        stop = threading.Event()
         try:
-            return await asyncio.wait_for(work, settings.timeout_s)
+            return await asyncio.wait_for(work(stop), settings.timeout_s)
         except asyncio.TimeoutError:
+            stop.set()
             raise HTTPException(504, f"no answer within {settings.timeout_s:g} s; the server is busy "
                                      "or the texts are long") from None
+
+    async def records(texts: list[str], stop: threading.Event) -> list[dict]:
+        entities = await batcher.tag(texts)
+        return await asyncio.to_thread(_records, texts, entities, stop)  # pure Python: keep it off the event loop
 
     @app.post("/v1/tag", response_model=TagResponse, responses=_ERRORS)
     async def tag_texts(body: TagRequest) -> dict:
         """Entities in each text."""
-        entities = await within_timeout(batcher.tag(checked(body)))
+        texts = checked(body)
+        entities = await answer(lambda stop: batcher.tag(texts))
         return {"results": [{"entities": [e.to_dict() for e in ents]} for ents in entities]}
 
     @app.post("/v1/records", response_model=RecordsResponse, responses=_ERRORS)
@@ -392,27 +314,20 @@ def create_app(tagger: Tagger, settings: ServerSettings | None = None, model_dir
         """The model's entities in each text, and its case record, built from those entities combined
         with the rule spans (a rule span wins where the two overlap)."""
         texts = checked(body)
-
-        async def work() -> list[dict]:
-            entities = await batcher.tag(texts)
-            return await asyncio.to_thread(_records, texts, entities)  # pure Python: keep it off the event loop
-
-        return {"results": await within_timeout(work())}
+        return {"results": await answer(lambda stop: records(texts, stop))}
 
     @app.post("/v1/review", response_class=HTMLResponse, responses=_ERRORS)
     async def review_page(body: TagRequest) -> HTMLResponse:
         """The review page (as ``nlp-judgments review`` writes it) for the given texts: entities
         highlighted by label, the case record beside the text, each field linked to its evidence."""
-
         texts = checked(body)
 
-        async def work() -> str:
-            entities = await batcher.tag(texts)
-            results = await asyncio.to_thread(_records, texts, entities)
+        async def work(stop: threading.Event) -> str:
+            results = await records(texts, stop)
             lines = [{"id": f"text-{i + 1}", "text": text, **result} for i, (text, result) in enumerate(zip(texts, results))]
             return await asyncio.to_thread(render_review, lines, "nlp-judgments review")
 
-        return HTMLResponse(await within_timeout(work()))
+        return HTMLResponse(await answer(work))
 
     @app.get("/review", response_class=HTMLResponse, include_in_schema=False)
     async def review_form() -> HTMLResponse:
@@ -425,7 +340,8 @@ def create_app(tagger: Tagger, settings: ServerSettings | None = None, model_dir
         meta = tagger.meta
         return {
             "status": "ok",
-            "model": {"dir": None if model_dir is None else str(model_dir), "labels": meta.labels,
+            # The folder's name only: its absolute path tells a caller about the machine, not the model.
+            "model": {"dir": None if model_dir is None else Path(model_dir).name, "labels": meta.labels,
                       "head": meta.head, "max_length": meta.max_length},
             "limits": asdict(settings),
             "batching": batcher.stats,
@@ -444,9 +360,13 @@ def serve(
     log_level: str = "info",
     backend: str = "auto",
 ) -> None:
-    """Load the model folder and serve it until interrupted (Ctrl-C finishes the requests under way)."""
+    """Load the model folder and serve it until interrupted (Ctrl-C finishes the requests under way).
+
+    On a loopback ``host`` only requests for localhost, 127.0.0.1 or [::1] are answered (DNS rebinding).
+    """
     import uvicorn
 
     settings = settings or ServerSettings()
     tagger = Tagger.load(model_dir, device=device, batch_size=settings.batch_size, num_threads=threads, backend=backend)
-    uvicorn.run(create_app(tagger, settings, model_dir), host=host, port=port, log_level=log_level)
+    app = create_app(tagger, settings, model_dir, hosts=allowed_hosts(host))
+    uvicorn.run(app, host=host, port=port, log_level=log_level)
