@@ -18,6 +18,8 @@ from nlp_judgments.tagging.options import BACKENDS, MAX_LENGTH
 from nlp_judgments.training.config import ConfigError
 
 FORMATS = ["auto", "spans", "cail2021", "cail2022", "conll", "labelstudio"]
+RULES_HELP = ("one tagger with the rule pre-labeller: its spans are kept, the model's fill the rest; each entity "
+              "says its source (judgment-schema models only)")
 BACKEND_HELP = ("auto/torch: the torch model; torch-bf16: the same in bfloat16 (fast on CPUs with AVX512-BF16 or AMX, "
                 "and GPUs); onnx, onnx-int8: the ONNX files of a folder written by `export --onnx`, "
                 "on the CPU with --threads ONNX Runtime threads")
@@ -158,7 +160,7 @@ def _cmd_serve(args: argparse.Namespace) -> int:
                               max_texts=args.max_texts, max_queue=args.max_queue, timeout_s=args.timeout,
                               body_timeout_s=args.body_timeout)
     serve(args.model, args.host, args.port, settings, threads=args.threads or None, device=args.device,
-          backend=args.backend)
+          backend=args.backend, rules=args.rules)
     return 0
 
 
@@ -303,6 +305,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--threads", type=int, default=0, help="torch threads (0: torch's default)")
     p.add_argument("--device", help="cpu, cuda, cuda:1... (default: cuda if available)")
     p.add_argument("--backend", default="auto", choices=BACKENDS, help=BACKEND_HELP)
+    p.add_argument("--rules", action="store_true", help=RULES_HELP)
 
     p = sub.add_parser("export", help="copy a model folder and add an ONNX model (and an int8 one, if it keeps F1)",
                        description="Copy MODEL_DIR to OUT_DIR and add model.onnx (checked against torch), with --int8 "

@@ -115,7 +115,8 @@ class EntityOut(BaseModel):
     end: int = Field(description="offset after the last character (end-exclusive)")
     label: str
     text: str = Field(description="text[start:end]")
-    score: float = Field(description="mean probability of the predicted tags over the entity's tokens")
+    score: float = Field(description="mean probability of the predicted tags over the entity's tokens (rules: 1)")
+    source: str = Field("model", description='"model", or "rules" when the server runs with --rules')
 
 
 class TagResult(BaseModel):
@@ -359,6 +360,7 @@ def serve(
     device: str | None = None,
     log_level: str = "info",
     backend: str = "auto",
+    rules: bool = False,
 ) -> None:
     """Load the model folder and serve it until interrupted (Ctrl-C finishes the requests under way).
 
@@ -367,6 +369,7 @@ def serve(
     import uvicorn
 
     settings = settings or ServerSettings()
-    tagger = Tagger.load(model_dir, device=device, batch_size=settings.batch_size, num_threads=threads, backend=backend)
+    tagger = Tagger.load(model_dir, device=device, batch_size=settings.batch_size, num_threads=threads, backend=backend,
+                         rules=rules)
     app = create_app(tagger, settings, model_dir, hosts=allowed_hosts(host))
     uvicorn.run(app, host=host, port=port, log_level=log_level)
