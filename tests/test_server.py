@@ -289,7 +289,7 @@ def test_cli_defaults_are_the_settings_defaults(monkeypatch, model_dir):
     (model, host, port, settings), kw = calls[0]
     assert (model, host, port) == (str(model_dir), "127.0.0.1", 9001)
     assert settings == ServerSettings(max_texts=5, timeout_s=2.0)
-    assert kw == {"threads": None, "device": None, "backend": "auto"}
+    assert kw == {"threads": None, "device": None, "backend": "auto", "rules": False}
 
 
 def test_invalid_settings_are_refused(capsys):
