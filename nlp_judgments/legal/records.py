@@ -38,12 +38,14 @@ from __future__ import annotations
 
 import json
 import re
+from bisect import bisect_left, bisect_right
 from collections.abc import Mapping
 from datetime import date
 from decimal import Decimal
 from functools import lru_cache
 from importlib import resources
-from typing import Any, Sequence
+from itertools import accumulate
+from typing import Any, Callable, Iterator, Sequence
 
 from nlp_judgments.legal import lexicons
 from nlp_judgments.legal.normalize import (
@@ -60,11 +62,19 @@ PRINCIPAL = ("有期徒刑", "拘役", "管制", "无期徒刑", "死刑", "死�
 SUPPLEMENTARY = ("剥夺政治权利", "没收财产", "驱逐出境")
 
 _VERDICT_START = re.compile(r"判决如下[：:]?")
-_VERDICT_END = re.compile(r"如不服本判决|本判决为终审判决|^\s*(?:审判长|审判员|人民陪审员)", re.M)
-_ITEM = re.compile(r"(?m)^\s*[一二三四五六七八九十]+、")
+# The verdict ends at the first of these phrases or at a line opening (after spaces) with the bench.
+_VERDICT_END = re.compile(r"如不服本判决|本判决为终审判决")
+_BENCH = ("审判长", "审判员", "人民陪审员")
+_ITEM_NUMBER = re.compile(r"[一二三四五六七八九十]*")  # a verdict item is a line opening with 一、 二、 …
+_SPACES = re.compile(r"\s*")
 _SENTENCE_END = re.compile(r"[。；;\n]")
 _GAIN_CUE = re.compile(r"违法所得|非法获利|获利|渔利|非法所得")
 _ROLE_BEFORE = ("被告人", "上诉人", "原审被告人", "罪犯")
+_NEWLINE = re.compile(r"\n")
+_FULL_STOP = re.compile(r"。")
+_GENDER = re.compile(r"[，,（(]\s*(男|女)\s*(?=[，,。；;）)]|$)")
+_DAY = "[0-9〇○零一二三四五六七八九十]{4}年[0-9〇○零一二三四五六七八九十]{1,2}月[0-9〇○零一二三四五六七八九十]{1,3}日"
+_BIRTH = re.compile(f"({_DAY})(?:出生|生[，,。])|(?:出生于|生于)({_DAY})")
 _REVOKED = re.compile(r"撤销[^。；;\n]{0,40}缓刑")
 _EXEMPT = re.compile(r"免[予于]刑事处罚")
 _ARTICLE = re.compile(r"第[零〇一二两三四五六七八九十百千0-9]+条(?:之[一二三四五六七八九十]+)?")
@@ -111,7 +121,62 @@ class _Ent:
         return self.start, self.end
 
 
-def _clean_entities(text: str, entities: Sequence, warnings: list[str]) -> list[_Ent]:
+class _Entities:
+    """The cleaned entities of one judgment by label, each label's in text order, for range queries.
+
+    A query bisects one label's list: records ask per defendant and per verdict segment, and
+    scanning every entity for each question made records quadratic in long judgments.
+    """
+
+    def __init__(self, ents: list[_Ent]):
+        self.by_label: dict[str, list[_Ent]] = {}
+        for x in ents:  # sorted by (start, end), so each label's list is too
+            self.by_label.setdefault(x.label, []).append(x)
+        self.starts = {label: [x.start for x in xs] for label, xs in self.by_label.items()}
+        self._first: dict[str, dict[str, _Ent]] = {}
+
+    def of(self, label: str, lo: int = 0, hi: int | None = None) -> list[_Ent]:
+        """Entities of ``label`` lying inside ``[lo, hi)`` (``hi`` None: to the end), in text order."""
+        xs, starts = self.by_label.get(label, []), self.starts.get(label, [])
+        i = bisect_left(starts, lo)
+        if hi is None:
+            return xs[i:]
+        j = bisect_left(starts, hi, i)  # entities are never empty: one starting at hi ends after it
+        return [x for x in xs[i:j] if x.end <= hi]
+
+    def first(self, label: str, surface: str) -> _Ent | None:
+        """The first entity of ``label`` that reads ``surface``."""
+        if label not in self._first:
+            self._first[label] = {}
+            for x in self.by_label.get(label, ()):
+                self._first[label].setdefault(x.surface, x)
+        return self._first[label].get(surface)
+
+
+class _Searcher:
+    """``pattern.search(text, pos, stop)`` for calls whose ``pos`` grows and that often share ``stop``.
+
+    Whether a pattern matches at a position does not depend on where the search began (``^`` and
+    lookbehinds see the text before ``pos``), so a match found from ``pos`` answers any later
+    ``pos`` up to its start, and no match from ``pos`` means none from a later one. The headers
+    of one long sentence then read it once between them, not once each.
+    """
+
+    def __init__(self, pattern: re.Pattern, text: str):
+        self.pattern, self.text = pattern, text
+        self.last: tuple[int, int, re.Match | None] | None = None  # (pos, stop, answer)
+
+    def __call__(self, pos: int, stop: int) -> re.Match | None:
+        if self.last is not None:
+            last_pos, last_stop, found = self.last
+            if last_stop == stop and last_pos <= pos and (found is None or found.start() >= pos):
+                return found
+        found = self.pattern.search(self.text, pos, stop)
+        self.last = (pos, stop, found)
+        return found
+
+
+def _clean_entities(text: str, entities: Sequence, warnings: list[str]) -> _Entities:
     out: list[_Ent] = []
     for ent in entities or ():
         try:
@@ -124,18 +189,14 @@ def _clean_entities(text: str, entities: Sequence, warnings: list[str]) -> list[
             continue
         out.append(_Ent(s, e, label, text[s:e]))
     out.sort(key=lambda x: (x.start, x.end))
-    return out
-
-
-def _of(ents: list[_Ent], label: str, lo: int = 0, hi: int | None = None) -> list[_Ent]:
-    return [x for x in ents if x.label == label and x.start >= lo and (hi is None or x.end <= hi)]
+    return _Entities(out)
 
 
 # --- document-level fields ---------------------------------------------------------------------
 
-def _case_number(text: str, ents: list[_Ent], warnings: list[str]) -> dict | None:
+def _case_number(text: str, ents: _Entities, warnings: list[str]) -> dict | None:
     court_numbers, other = [], []
-    for x in _of(ents, "CASE_NO"):
+    for x in ents.of("CASE_NO"):
         parsed = parse_case_number(x.surface)
         (court_numbers if parsed and parsed.court_code else other).append((x, parsed))
     if not court_numbers:
@@ -149,8 +210,8 @@ def _case_number(text: str, ents: list[_Ent], warnings: list[str]) -> dict | Non
                   serial=p.serial)
 
 
-def _first_named(text: str, ents: list[_Ent], label: str, warnings: list[str]) -> dict | None:
-    found = _of(ents, label)
+def _first_named(text: str, ents: _Entities, label: str, warnings: list[str]) -> dict | None:
+    found = ents.of(label)
     if not found:
         warnings.append(f"no {label} found")
         return None
@@ -158,9 +219,9 @@ def _first_named(text: str, ents: list[_Ent], label: str, warnings: list[str]) -
     return _field(text, first.surface, [x.key for x in found if x.surface == first.surface])
 
 
-def _dates(text: str, ents: list[_Ent], warnings: list[str]) -> list[dict]:
+def _dates(text: str, ents: _Entities, warnings: list[str]) -> list[dict]:
     out, reference = [], None
-    for x in _of(ents, "DATE"):
+    for x in ents.of("DATE"):
         d = parse_date(x.surface, reference)
         if d is None:
             warnings.append(f"could not parse date {x.surface!r} at {x.start}")
@@ -194,9 +255,9 @@ def _judgment_date(text: str, dates: list[dict], verdict_start: int | None, warn
     return {"value": last["value"], "evidence": last["evidence"]}
 
 
-def _amounts(text: str, ents: list[_Ent], warnings: list[str]) -> list[dict]:
+def _amounts(text: str, ents: _Entities, warnings: list[str]) -> list[dict]:
     out = []
-    for x in _of(ents, "AMOUNT"):
+    for x in ents.of("AMOUNT"):
         a = amount_to_yuan(x.surface)
         if a is None:
             warnings.append(f"could not parse amount {x.surface!r} at {x.start}")
@@ -209,18 +270,18 @@ def _amounts(text: str, ents: list[_Ent], warnings: list[str]) -> list[dict]:
     return out
 
 
-def _apps(text: str, ents: list[_Ent]) -> list[dict]:
+def _apps(text: str, ents: _Entities) -> list[dict]:
     index = lexicons.app_index()
     by_name: dict[str, list[tuple[int, int]]] = {}
-    for x in _of(ents, "APP"):
+    for x in ents.of("APP"):
         name = index.get(x.surface, (x.surface, False))[0]
         by_name.setdefault(name, []).append(x.key)
     return [_field(text, name, spans) for name, spans in by_name.items()]
 
 
-def _laws(text: str, ents: list[_Ent]) -> list[dict]:
+def _laws(text: str, ents: _Entities) -> list[dict]:
     out = []
-    for x in _of(ents, "LAW"):
+    for x in ents.of("LAW"):
         name = _LAW_NAME.match(x.surface)
         articles = list(dict.fromkeys(m.group(0) for m in _ARTICLE.finditer(x.surface)))
         out.append(_field(text, x.surface, [x.key], law=name.group(0).strip("《》") if name else None,
@@ -230,12 +291,17 @@ def _laws(text: str, ents: list[_Ent]) -> list[dict]:
 
 # --- defendants: header --------------------------------------------------------------------------
 
-def _header_defendants(text: str, ents: list[_Ent], verdict_start: int | None) -> list[dict]:
+def _header_defendants(text: str, ents: _Entities, verdict_start: int | None) -> list[dict]:
     """Defendants from party headers: 被告人X，男，1994年7月3日出生…"""
     limit = verdict_start if verdict_start is not None else len(text)
     seen: dict[str, dict] = {}
-    dates = _of(ents, "DATE")
-    for x in _of(ents, "DEFENDANT", 0, limit):
+    # Dates that read as a birth date (1994年7月3日出生 / 1994年7月3日生 / 出生于1994年7月3日).
+    births = [d for d in ents.of("DATE") if text.startswith(("出生", "生，", "生,", "生。"), d.end)
+              or text.endswith(("出生于", "生于"), 0, d.start)]
+    birth_starts = [d.start for d in births]
+    newline, full_stop = _Searcher(_NEWLINE, text), _Searcher(_FULL_STOP, text)
+    gender_in, birth_in = _Searcher(_GENDER, text), _Searcher(_BIRTH, text)
+    for x in ents.of("DEFENDANT", 0, limit):
         # A header is the role, the name, then a comma or full stop (被告人X，男 / 被告人X。因本案…);
         # 被告人X犯… and 被告人X、Y… are mentions, not headers. The first header of a name wins.
         if not re.match(r"\s*[，,。（(]", text[x.end : x.end + 2]) or x.surface in seen:
@@ -243,33 +309,28 @@ def _header_defendants(text: str, ents: list[_Ent], verdict_start: int | None) -
         before = re.sub(r"(?:自报|自称)$", "", text[max(0, x.start - 12) : x.start])  # 被告人自报安旭，男
         if not before.endswith(_ROLE_BEFORE + ("）", ")")):
             continue
-        line_end = text.find("\n", x.end)
-        line_end = len(text) if line_end < 0 else line_end
+        found = newline(x.end, len(text))
+        line_end = found.start() if found else len(text)
         # The header sentence ends at the first 。; gender and birth date are read inside it, where
         # other clauses may come first (被告人X，曾用名Y，男，…).
-        stop = text.find("。", x.end, line_end)
-        stop = line_end if stop < 0 else stop
-        m = re.search(r"[，,（(]\s*(男|女)\s*(?=[，,。；;）)]|$)", text[x.end:stop])
+        found = full_stop(x.end, line_end)
+        stop = found.start() if found else line_end
+        m = gender_in(x.end, stop)
         gender = _field(text, None)
         if m:
-            g_start = x.end + m.start(1)
-            gender = _field(text, m.group(1), [(g_start, g_start + 1)])
-        # A birth date: 1994年7月3日出生 / 1994年7月3日生 / 出生于1994年7月3日.
+            gender = _field(text, m.group(1), [(m.start(1), m.start(1) + 1)])
+        # A birth date: the first DATE entity that reads as one, else a date written so in the text.
         birth = None
-        for d in dates:
-            if x.end <= d.start < stop and (text.startswith(("出生", "生，", "生,", "生。"), d.end)
-                                             or text.endswith(("出生于", "生于"), 0, d.start)):
-                parsed = parse_date(d.surface)
-                birth = _field(text, parsed.value if parsed else None, [d.key])
-                break
-        if birth is None:
-            day = "[0-9〇○零一二三四五六七八九十]{4}年[0-9〇○零一二三四五六七八九十]{1,2}月[0-9〇○零一二三四五六七八九十]{1,3}日"
-            bm = re.search(f"({day})(?:出生|生[，,。])|(?:出生于|生于)({day})", text[x.end:stop])
+        i = bisect_left(birth_starts, x.end)
+        if i < len(births) and births[i].start < stop:
+            parsed = parse_date(births[i].surface)
+            birth = _field(text, parsed.value if parsed else None, [births[i].key])
+        else:
+            bm = birth_in(x.end, stop)
             if bm:
                 g = 1 if bm.group(1) else 2
                 parsed = parse_date(bm.group(g))
-                s = x.end + bm.start(g)
-                birth = _field(text, parsed.value if parsed else None, [(s, s + len(bm.group(g)))])
+                birth = _field(text, parsed.value if parsed else None, [bm.span(g)])
         seen[x.surface] = {
             "name": _field(text, x.surface, [x.key]),
             "gender": gender,
@@ -285,12 +346,54 @@ def _verdict_bounds(text: str) -> tuple[int, int] | None:
     if not starts:
         return None
     start = starts[-1].end()
-    end = _VERDICT_END.search(text, start)
-    return start, (end.start() if end else len(text))
+    phrase = _VERDICT_END.search(text, start)
+    bench = next(_indented(text, start, len(text), _bench_end), None)
+    return start, min(phrase.start() if phrase else len(text), bench[0] if bench else len(text))
+
+
+def _indented(text: str, lo: int, hi: int, rest: Callable[[str, int, int], int | None]) -> Iterator[tuple[int, int]]:
+    """The matches ``(start, end)`` of the regex ``(?m)^\\s*REST`` in ``text[lo:hi]``, left to right.
+
+    ``rest(text, q, hi)`` is the end of REST read at ``q`` (None where it does not match there); REST
+    never opens with a space. The regex tries every line start, and from each reads all the spaces
+    and newlines after it, quadratic on blank lines; here the line starts inside one run of spaces
+    are settled together, since they all reach the same first non-space character.
+    """
+    p = lo
+    while True:
+        if p != 0 and text[p - 1] != "\n":  # not at a line start: go to the next one
+            p = text.find("\n", p, hi) + 1
+            if p == 0:
+                return
+        if p >= hi:
+            return
+        q = _SPACES.match(text, p, hi).end()
+        end = rest(text, q, hi)
+        if end is not None:
+            yield p, end
+            p = end
+        else:  # every line start up to q reaches q as well: go on after q
+            p = text.find("\n", q, hi) + 1
+            if p == 0:
+                return
+
+
+def _bench_end(text: str, q: int, hi: int) -> int | None:
+    """The end of 审判长 / 审判员 / 人民陪审员 at ``q``, or None."""
+    for word in _BENCH:
+        if text.startswith(word, q, hi):
+            return q + len(word)
+    return None
+
+
+def _item_number_end(text: str, q: int, hi: int) -> int | None:
+    """The end of 一、 / 十二、 at ``q``, or None."""
+    r = _ITEM_NUMBER.match(text, q, hi).end()
+    return r + 1 if q < r < hi and text[r] == "、" else None
 
 
 def _items(text: str, lo: int, hi: int) -> list[tuple[int, int]]:
-    heads = [m.start() for m in _ITEM.finditer(text, lo, hi)]
+    heads = [p for p, _ in _indented(text, lo, hi, _item_number_end)]
     if not heads:
         return [(lo, hi)]
     bounds = heads + [hi]
@@ -300,13 +403,15 @@ def _items(text: str, lo: int, hi: int) -> list[tuple[int, int]]:
 def _listed_together(text: str, a: _Ent, b: _Ent) -> bool:
     """Are two names adjacent in a list (甲、乙 / 甲和乙)?"""
     first, second = (a, b) if a.start < b.start else (b, a)
+    if not 0 < second.start - first.end <= 4:  # what can sit between two names in a list (、被告人)
+        return False
     return re.fullmatch(r"[、和及与]|被告人|、被告人", text[first.end : second.start]) is not None
 
 
-def _sentence(text: str, name: str, seg_lo: int, seg_hi: int, ents: list[_Ent], warnings: list[str]) -> dict:
+def _sentence(text: str, name: str, seg_lo: int, seg_hi: int, ents: _Entities, warnings: list[str]) -> dict:
     """Charges, sentence, fine and supplementary penalties of one conviction segment."""
     charges: dict[str, list[tuple[int, int]]] = {}
-    for x in _of(ents, "CHARGE", seg_lo, seg_hi):
+    for x in ents.of("CHARGE", seg_lo, seg_hi):
         c = canonical_charge(x.surface)
         if c is None:
             warnings.append(f"{name}: charge {x.surface!r} is not a known statutory charge")
@@ -314,7 +419,7 @@ def _sentence(text: str, name: str, seg_lo: int, seg_hi: int, ents: list[_Ent], 
         else:
             charges.setdefault(c.name, []).append(x.key)
     penalties = []
-    for x in _of(ents, "PENALTY", seg_lo, seg_hi):
+    for x in ents.of("PENALTY", seg_lo, seg_hi):
         p = penalty_to_months(x.surface)
         if p is None:
             warnings.append(f"{name}: could not parse penalty {x.surface!r}")
@@ -385,14 +490,14 @@ def _sentence(text: str, name: str, seg_lo: int, seg_hi: int, ents: list[_Ent], 
     }
 
 
-def _verdict_links(text: str, ents: list[_Ent], bounds: tuple[int, int], warnings: list[str]) -> dict[str, dict]:
+def _verdict_links(text: str, ents: _Entities, bounds: tuple[int, int], warnings: list[str]) -> dict[str, dict]:
     lo, hi = bounds
     out: dict[str, dict] = {}
     for item_lo, item_hi in _items(text, lo, hi):
         item_text = text[item_lo:item_hi]
-        heads = [x for x in _of(ents, "DEFENDANT", item_lo, item_hi) if text.startswith("犯", x.end)]
+        heads = [x for x in ents.of("DEFENDANT", item_lo, item_hi) if text.startswith("犯", x.end)]
         if _REVOKED.search(item_text):
-            names = list(dict.fromkeys(x.surface for x in _of(ents, "DEFENDANT", item_lo, item_hi)))
+            names = list(dict.fromkeys(x.surface for x in ents.of("DEFENDANT", item_lo, item_hi)))
             warnings.append(f"probation revoked (撤销缓刑) in a verdict item for {', '.join(names) or 'an unnamed defendant'}")
             for n in names:
                 out.setdefault(n, {}).setdefault("revoked", []).append((item_lo, item_hi))
@@ -409,11 +514,19 @@ def _verdict_links(text: str, ents: list[_Ent], bounds: tuple[int, int], warning
 
 # --- defendants: illegal gains -------------------------------------------------------------------
 
-def _illegal_gains(text: str, ents: list[_Ent], names: list[str], warnings: list[str]) -> dict[str, list]:
+def _illegal_gains(text: str, ents: _Entities, names: list[str], warnings: list[str]) -> dict[str, list]:
     """Defendant name → [(value Decimal, span)] of amounts right after a gain cue."""
     gains: dict[str, list] = {}
-    defendants = _of(ents, "DEFENDANT")
-    for a in _of(ents, "AMOUNT"):
+    sentence_ends: list[int] | None = None  # ends of the 。；\n of the text, found when first needed
+    # Defendant mentions in text order, those right after 被告人 (introduced), and by end: each gain
+    # looks up its mentions by bisection, since a sentence may be long and hold many of them.
+    defendants = ents.of("DEFENDANT")
+    starts = [d.start for d in defendants]
+    introduced = [d for d in defendants if text[max(0, d.start - 6) : d.start].endswith(_ROLE_BEFORE)]
+    introduced_starts = [d.start for d in introduced]
+    by_end = sorted(defendants, key=lambda d: d.end)
+    ends = [d.end for d in by_end]
+    for a in ents.of("AMOUNT"):
         cue = None
         for m in _GAIN_CUE.finditer(text, max(0, a.start - GAIN_CUE_WINDOW - 4), a.start):
             if a.start - m.end() <= GAIN_CUE_WINDOW and not _SENTENCE_END.search(text, m.end(), a.start):
@@ -424,23 +537,41 @@ def _illegal_gains(text: str, ents: list[_Ent], names: list[str], warnings: list
         if parsed is None or parsed.currency != "CNY":
             continue
         # Sentence start: the last 。；\n before the cue.
-        sent_lo = max((m.end() for m in _SENTENCE_END.finditer(text, 0, cue.start())), default=0)
-        before = [d for d in defendants if sent_lo <= d.start and d.end <= cue.start()]
-        introduced = [d for d in before if text[max(0, d.start - 6) : d.start].endswith(_ROLE_BEFORE)]
-        pick = introduced[-1] if introduced else (before[-1] if before else None)
+        if sentence_ends is None:
+            sentence_ends = [m.end() for m in _SENTENCE_END.finditer(text)]
+        i = bisect_right(sentence_ends, cue.start())
+        sent_lo = sentence_ends[i - 1] if i else 0
+        # The mentions inside [sent_lo, cue): the last one introduced by 被告人, else the last one.
+        hi = cue.start()
+        pick = _last_inside(introduced, introduced_starts, sent_lo, hi) or _last_inside(defendants, starts, sent_lo, hi)
         if pick is None:
             if len(names) == 1:
                 gains.setdefault(names[0], []).append((parsed.value, a))
             else:
                 warnings.append(f"illegal gain {a.surface!r} at {a.start}: no defendant named before it")
             continue
-        joint = [d for d in before if d is not pick and _listed_together(text, d, pick)]
+        # Names listed with it (甲、乙): ones ending just before it or starting just after it.
+        near = [d for d in defendants[bisect_right(starts, pick.end) : bisect_right(starts, pick.end + 4)] if d.end <= hi]
+        near += [d for d in by_end[bisect_left(ends, pick.start - 4) : bisect_left(ends, pick.start)] if d.start >= sent_lo]
+        joint = [d for d in near if _listed_together(text, d, pick)]
         if joint:
             who = "、".join(sorted({pick.surface, *(d.surface for d in joint)}))
             warnings.append(f"illegal gain {a.surface!r} at {a.start} is joint ({who}); not attributed")
             continue
         gains.setdefault(pick.surface, []).append((parsed.value, a))
     return gains
+
+
+def _last_inside(xs: list[_Ent], starts: list[int], lo: int, hi: int) -> _Ent | None:
+    """The last of ``xs`` (in text order, ``starts`` theirs) lying inside ``[lo, hi)``, or None."""
+    i = bisect_left(starts, hi)
+    while i > 0:
+        i -= 1
+        if xs[i].start < lo:
+            return None
+        if xs[i].end <= hi:
+            return xs[i]
+    return None
 
 
 def _gain_field(text: str, name: str, found: list, warnings: list[str]) -> dict:
@@ -485,7 +616,7 @@ def build_record(text: str, entities: Sequence) -> dict:
     for name, link in links.items():
         if name not in known and "sentence" in link:
             warnings.append(f"{name}: sentenced in the verdict but has no party header")
-            first = next(x for x in _of(ents, "DEFENDANT") if x.surface == name)
+            first = ents.first("DEFENDANT", name)
             defendants.append({"name": _field(text, name, [first.key]), "gender": _field(text, None),
                                "birth_date": _field(text, None)})
             known.add(name)
@@ -537,8 +668,16 @@ def combine_spans(model: Sequence, rules: Sequence) -> list:
     [Span(start=0, end=2, label='DEFENDANT'), Span(start=4, end=10, label='PENALTY')]
     """
     kept = list(rules)
+    if not kept:
+        return sorted(model, key=lambda e: (_get(e, "start"), _get(e, "end")))
+    # Rules by start, with the furthest end reached so far: a model span [s, e) overlaps a rule
+    # exactly when one of the rules starting before e ends after s. O(n log n), not model x rules.
+    ordered = sorted((_get(r, "start"), _get(r, "end")) for r in kept)
+    starts = [s for s, _ in ordered]
+    reach = list(accumulate((e for _, e in ordered), max))
     for m in model:
-        if not any(_get(m, "start") < _get(r, "end") and _get(r, "start") < _get(m, "end") for r in rules):
+        i = bisect_left(starts, _get(m, "end"))
+        if not (i and reach[i - 1] > _get(m, "start")):
             kept.append(m)
     return sorted(kept, key=lambda e: (_get(e, "start"), _get(e, "end")))
 
