@@ -13,6 +13,10 @@ Input lines, as the tag command writes them:
 - a judgment tagged without its text (no ``"text"``): listed in the summary, since there is nothing
   to highlight.
 
+A line that cannot be shown as it stands is shown as an error row saying why (:func:`check_line`):
+entities that are not a list of objects with integer offsets inside the text, record evidence that
+is not such a list, or nesting deeper than ``MAX_DEPTH``. Whatever a line holds, the page is written.
+
 DOM contract (what tests and scripts may rely on): each judgment is an ``article.doc``; an entity is
 ``<mark class="ent" data-label data-start data-end data-span="S-E">`` whose text is
 ``text[data-start:data-end]``. Overlapping entities nest; an entity that crosses the end of an
@@ -29,6 +33,7 @@ from __future__ import annotations
 
 import html
 import json
+import math
 from collections import Counter
 from dataclasses import dataclass
 from heapq import heapify, heappop, heappush
@@ -43,6 +48,10 @@ _HUES = {
     "COURT": 205, "CHARGE": 245, "ORG": 275, "APP": 305, "PENALTY": 335,
 }
 _MUTED = {"CASE_NO": 215, "LAW": 30}  # low saturation: long spans that would dominate the page
+
+# A record nests 8 levels deep (line, record, defendants, one defendant, sentence, months, evidence,
+# one item); a line nested far deeper is broken, and would exhaust the recursion of the renderer.
+MAX_DEPTH = 64
 
 # Record fields shown at the top of the record panel: (key, caption).
 _HEADER_FIELDS = (("court", "Court"), ("case_number", "Case number"), ("procuratorate", "Procuratorate"),
@@ -125,12 +134,16 @@ class _Labels:
         return "\n".join(rules)
 
 
+def _is_offset(x: Any) -> bool:
+    return type(x) is int  # bool is an int subclass: True would slice as 1
+
+
 def _evidence_spans(obj: Any) -> Iterable[tuple[int, int]]:
     """Every ``(start, end)`` in the ``evidence`` lists of a record, however deep."""
     if isinstance(obj, dict):
         evidence = obj.get("evidence")
         for item in evidence if isinstance(evidence, list) else ():
-            if isinstance(item, dict) and isinstance(item.get("start"), int) and isinstance(item.get("end"), int):
+            if isinstance(item, dict) and _is_offset(item.get("start")) and _is_offset(item.get("end")):
                 yield item["start"], item["end"]
         for key, value in obj.items():
             if key != "evidence":
@@ -138,6 +151,112 @@ def _evidence_spans(obj: Any) -> Iterable[tuple[int, int]]:
     elif isinstance(obj, list):
         for value in obj:
             yield from _evidence_spans(value)
+
+
+# --- checking a line ---------------------------------------------------------------------------
+
+def check_line(line: Any) -> dict:
+    """``line`` when it can be shown as it stands, else an error line (``id``, ``error``, ``source``).
+
+    A judgment line's ``entities`` (when present) must be a list of objects whose ``start`` and
+    ``end`` are integers (not booleans) with ``0 <= start < end <= len(text)``, and every
+    ``evidence`` in its record a list of objects with such offsets; no line may nest deeper than
+    ``MAX_DEPTH``. An entity whose quoted ``text`` differs from the text at its offsets is not an
+    error (it is highlighted by its offsets, with a note). Never raises.
+
+    >>> check_line({"id": "a", "text": "被告人张某", "entities": [{"start": 3, "end": True, "label": "P"}]})["error"]
+    'entity 0: offsets must be integers, got start=3 end=True'
+    """
+    if _too_deep(line):
+        scalar = (str, int, float, type(None))
+        doc_id = line.get("id") if isinstance(line, dict) and isinstance(line.get("id"), scalar) else None
+        source = line.get("source") if isinstance(line, dict) and isinstance(line.get("source"), str) else None
+        return _error_line(doc_id, f"nested deeper than {MAX_DEPTH} levels", source)
+    if not isinstance(line, dict):
+        return {"id": None, "error": f"not a JSON object: {_plain(line)[:80]}"}
+    if "error" in line or not isinstance(line.get("text"), str):
+        return line
+    text = line["text"]
+    problem = _entities_problem(text, line.get("entities"))
+    if problem is None and isinstance(line.get("record"), dict):
+        problem = _evidence_problem(text, line["record"], "record")
+    return line if problem is None else _error_line(line.get("id"), problem, line.get("source"))
+
+
+def _error_line(doc_id: Any, reason: str, source: Any) -> dict:
+    return {"id": doc_id, "error": reason, **({"source": source} if source is not None else {})}
+
+
+def _too_deep(obj: Any) -> bool:
+    """Does ``obj`` hold a list or object nested deeper than ``MAX_DEPTH``? (Iterative: no recursion.)"""
+    stack = [(obj, 1)]
+    while stack:
+        node, depth = stack.pop()
+        children = node.values() if isinstance(node, dict) else node if isinstance(node, list) else None
+        if children is None:
+            continue
+        if depth > MAX_DEPTH:
+            return True
+        stack.extend((child, depth + 1) for child in children)
+    return False
+
+
+def _offsets_problem(what: str, item: Any, text: str) -> str | None:
+    if not isinstance(item, dict) or "start" not in item or "end" not in item:
+        return f"{what} is not an object with start and end: {_plain(item)[:80]}"
+    s, e = item["start"], item["end"]
+    if not (_is_offset(s) and _is_offset(e)):
+        return f"{what}: offsets must be integers, got start={s!r} end={e!r}"
+    if not 0 <= s < e <= len(text):
+        return f"{what} [{s}, {e}) is not a span of the text of length {len(text)}"
+    return None
+
+
+def _entities_problem(text: str, entities: Any) -> str | None:
+    if entities is None:
+        return None
+    if not isinstance(entities, list):
+        return f"'entities' is not a list: {_plain(entities)[:80]}"
+    for k, ent in enumerate(entities):
+        problem = _offsets_problem(f"entity {k}", ent, text)
+        if problem is None and "label" not in ent:
+            problem = f"entity {k} has no label"
+        if problem is not None:
+            return problem
+    return None
+
+
+def _evidence_problem(text: str, node: Any, path: str) -> str | None:
+    """The first bad ``evidence`` in a record (depth already bounded by ``MAX_DEPTH``)."""
+    if isinstance(node, dict):
+        if "evidence" in node:
+            evidence = node["evidence"]
+            if not isinstance(evidence, list):
+                return f"{path}: evidence is not a list: {_plain(evidence)[:80]}"
+            for j, item in enumerate(evidence):
+                problem = _offsets_problem(f"{path}: evidence {j}", item, text)
+                if problem is not None:
+                    return problem
+        children = ((k, v) for k, v in node.items() if k != "evidence")
+    elif isinstance(node, list):
+        children = enumerate(node)
+    else:
+        return None
+    for key, value in children:
+        problem = _evidence_problem(text, value, f"{path}.{key}")
+        if problem is not None:
+            return problem
+    return None
+
+
+def _score(value: Any) -> float | None:
+    """An entity's score as a float, or None when it is not a number a float can hold."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return None
+    try:
+        return float(value)
+    except OverflowError:  # an integer beyond float range
+        return None
 
 
 # --- one judgment ------------------------------------------------------------------------------
@@ -159,29 +278,19 @@ class _DocRenderer:
         self.first_id: dict[str, str] = {}  # span key -> id of its first element
 
     def _clean_entities(self, entities: Any) -> list[_Range]:
+        """Ranges of the entities of a line that passed :func:`check_line`."""
         out = []
-        if entities is not None and not isinstance(entities, list):
-            self.notes.append("entities is not a list; none shown")
-            return out
         for k, ent in enumerate(entities or ()):
-            try:
-                s, e, label = ent["start"], ent["end"], str(ent["label"])
-            except (TypeError, KeyError):
-                self.notes.append(f"entity {k} has no start/end/label; skipped")
-                continue
-            if not (isinstance(s, int) and isinstance(e, int) and 0 <= s < e <= len(self.text)):
-                self.notes.append(f"entity {k} [{s}, {e}) {label} is outside the text; skipped")
-                continue
+            s, e, label = ent["start"], ent["end"], str(ent["label"])
             if isinstance(ent.get("text"), str) and ent["text"] != self.text[s:e]:
                 self.notes.append(f"entity {k} {label}: its text {ent['text']!r} differs from the text at "
                                   f"[{s}, {e}) {self.text[s:e]!r}; highlighted by offsets")
-            score = ent.get("score")
-            out.append(_Range(s, e, label, score if isinstance(score, (int, float)) else None))
+            out.append(_Range(s, e, label, _score(ent.get("score"))))
             self.labels.counts[label] += 1
         return out
 
     def ok_span(self, s: Any, e: Any) -> bool:
-        return isinstance(s, int) and isinstance(e, int) and 0 <= s < e <= len(self.text)
+        return _is_offset(s) and _is_offset(e) and 0 <= s < e <= len(self.text)
 
     # text with highlights
 
@@ -409,8 +518,7 @@ def render_review(lines: Iterable[dict], title: str = "Judgment review", notes: 
     docs, nav, no_text = [], [], []
     n_docs = n_errors = 0
     for n, line in enumerate(lines):
-        if not isinstance(line, dict):
-            line = {"id": None, "error": f"not a JSON object: {_plain(line)[:80]}"}
+        line = check_line(line)
         doc_id = line.get("id")
         if "error" in line:
             n_errors += 1
@@ -485,6 +593,10 @@ def read_lines(path: str | Path, limit: int | None = None) -> tuple[list[dict], 
                 obj = json.loads(raw)
             except json.JSONDecodeError as e:
                 obj = {"id": None, "error": f"malformed JSON ({e.msg} at column {e.colno})"}
+            except RecursionError:
+                obj = {"id": None, "error": "JSON nested too deeply to read"}
+            except ValueError as e:  # an integer of more digits than Python converts
+                obj = {"id": None, "error": f"unreadable JSON ({e})"}
             if not isinstance(obj, dict):
                 obj = {"id": None, "error": f"not a JSON object: {raw.strip()[:80]}"}
             if "error" in obj and not obj.get("source"):
@@ -501,6 +613,7 @@ def write_review(path_in: str | Path, path_out: str | Path, limit: int | None = 
     if limit is not None and limit < 1:
         raise ValueError(f"limit must be at least 1, got {limit}")
     lines, left = read_lines(path_in, limit)
+    lines = [check_line(x) for x in lines]  # so the counts below are those of the page
     notes = [f"Showing the first {len(lines)} lines; {left} more not shown (--limit)."] if left else []
     page = render_review(lines, title=f"Review of {Path(path_in).name}", notes=notes)
     Path(path_out).parent.mkdir(parents=True, exist_ok=True)
