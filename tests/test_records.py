@@ -17,7 +17,7 @@ import pytest
 
 import nlp_judgments.legal.schema
 from nlp_judgments.legal.prelabel import prelabel_text
-from nlp_judgments.legal import records
+from nlp_judgments.legal import defendants, evidence, verdict
 from nlp_judgments.legal.records import build_record, combine_spans, record_from_rules, record_schema
 from nlp_judgments.spans import Span, read_spans_jsonl
 
@@ -275,9 +275,9 @@ def test_items_and_verdict_end_as_the_regexes_found_them(seed):
     lo = rng.randint(0, len(text))
     hi = rng.randint(lo, len(text))
     heads = [m.start() for m in _ITEM_REGEX.finditer(text, lo, hi)]
-    assert [s for s, _ in records._items(text, lo, hi)] == (heads or [lo])
-    bounds = records._verdict_bounds(text)
-    starts = list(records._VERDICT_START.finditer(text))
+    assert [s for s, _ in verdict.items(text, lo, hi)] == (heads or [lo])
+    bounds = verdict.verdict_bounds(text)
+    starts = list(verdict._VERDICT_START.finditer(text))
     if starts:
         end = _VERDICT_END_REGEX.search(text, starts[-1].end())
         assert bounds == (starts[-1].end(), end.start() if end else len(text))
@@ -302,9 +302,9 @@ def test_entity_index_and_searcher_answer_as_scans_do(seed):
     rng = random.Random(seed)
     text = "".join(rng.choice("被告人张某，男女。\n") for _ in range(200))
     raw = [dict(start=s, end=s + rng.randint(1, 8), label=rng.choice("AB")) for s in (rng.randrange(190) for _ in range(60))]
-    ents = records._clean_entities(text, raw, [])
-    every = sorted((records._Ent(e["start"], e["end"], e["label"], "") for e in raw), key=lambda x: (x.start, x.end))
-    searcher = records._Searcher(records._GENDER, text)
+    ents = evidence.clean_entities(text, raw, [])
+    every = sorted((evidence.Ent(e["start"], e["end"], e["label"], "") for e in raw), key=lambda x: (x.start, x.end))
+    searcher = evidence.Searcher(defendants._GENDER, text)
     pos = 0
     for _ in range(30):
         lo, hi = sorted(rng.randrange(201) for _ in range(2))
@@ -312,7 +312,7 @@ def test_entity_index_and_searcher_answer_as_scans_do(seed):
         assert [x.key for x in ents.of("A", lo, hi)] == expected
         pos = rng.choice([pos, pos + rng.randint(0, 9), rng.randrange(200)])  # mostly growing, as headers do
         stop = rng.choice([200, rng.randrange(200)])
-        found, plain = searcher(pos, stop), records._GENDER.search(text, pos, stop)
+        found, plain = searcher(pos, stop), defendants._GENDER.search(text, pos, stop)
         assert (found and found.span()) == (plain and plain.span())
 
 
