@@ -29,6 +29,10 @@ import sys
 import time
 from pathlib import Path
 
+# The package on sys.path: each version's worker runs with PYTHONPATH set to that version's folder.
+from nlp_judgments.legal.prelabel import prelabel_text
+from nlp_judgments.legal.records import record_from_rules
+
 ROOT = Path(__file__).resolve().parents[1]
 JUDGMENTS = ROOT.parent / "shared" / "data" / "judge_docs" / "judgments.jsonl"
 
@@ -151,9 +155,6 @@ def _timed(fn, texts: list[str], repeats: int) -> float:
 
 def measure(inputs: dict[str, list[str]], repeats: int) -> list[dict]:
     """Rows for the ``nlp_judgments`` importable here: one per (input, function)."""
-    from nlp_judgments.legal.prelabel import prelabel_text
-    from nlp_judgments.legal.records import record_from_rules
-
     rows = []
     for name, texts in inputs.items():
         prelabel_text(texts[0][:2000])  # untimed warm-up: compiled regexes, lexicons, caches
