@@ -132,9 +132,20 @@ def read_jsonl_objects(path: str | Path) -> Iterator[tuple[int, object]]:
             if not raw.strip():
                 continue
             try:
-                yield lineno, json.loads(raw)
+                obj = json.loads(raw)
             except json.JSONDecodeError as e:
                 raise DataError(f"malformed JSON ({e.msg} at column {e.colno})", path, lineno) from None
+            except (RecursionError, ValueError) as e:  # nested too deep; an integer of too many digits
+                raise DataError(unreadable_json(e), path, lineno) from None
+            yield lineno, obj
+
+
+def unreadable_json(error: RecursionError | ValueError) -> str:
+    """Why ``json`` could not read valid-looking JSON: too deep for its recursion, or an integer
+    with more digits than Python converts (``sys.get_int_max_str_digits``)."""
+    if isinstance(error, RecursionError):
+        return "JSON nested too deeply to read"
+    return f"unreadable JSON ({error})"
 
 
 def read_spans_jsonl(path: str | Path) -> Iterator[Document]:

@@ -1,17 +1,20 @@
-"""The rule pre-labeller on the project's own fixtures: exact spans, the demo corpus, file I/O."""
+"""The rule pre-labeller on the project's own fixtures: exact spans, the demo corpus, file I/O, and its
+linear-time parts against the plain versions they replace (random inputs, the plain version written here)."""
 
 from __future__ import annotations
 
 import json
+import random
+import re
 from pathlib import Path
 
 import pytest
 
 import nlp_judgments.legal.schema
 from nlp_judgments.apps.corpus import prelabel_files
-from nlp_judgments.legal.prelabel import prelabel_text
+from nlp_judgments.legal.prelabel import PRIORITY, _AMOUNT_RE, _amount_matches, _occurrences, _resolve, prelabel_text
 from nlp_judgments.legal.schema import RULE_LABELS
-from nlp_judgments.spans import read_spans_jsonl
+from nlp_judgments.spans import Span, read_spans_jsonl
 
 DEMO = Path(nlp_judgments.legal.schema.__file__).parents[1] / "resources" / "demo" / "judgments.jsonl"
 
@@ -123,3 +126,58 @@ def test_prelabel_files_jsonl_and_txt_folder(tmp_path):
     good.write_text("\n".join(json.dumps(l, ensure_ascii=False) for l in lines if "error" not in l), encoding="utf-8")
     docs = list(read_spans_jsonl(good))  # the output is valid span JSONL
     assert docs[2].spans[0].label == "COURT"
+
+
+# ---------------------------------------------------------------------------------------------
+# Linear-time rewrites (issue 21) against the straightforward versions they replace
+
+
+def _pairwise_resolve(proposals):
+    """The overlap resolution as first written: every proposal against every span kept so far."""
+    rank = {label: i for i, label in enumerate(PRIORITY)}
+    chosen, occupied = [], []
+    for span in sorted(set(proposals), key=lambda s: (rank[s.label], -(s.end - s.start), s.start)):
+        if any(span.start < e and s < span.end for s, e in occupied):
+            continue
+        chosen.append(span)
+        occupied.append((span.start, span.end))
+    return sorted(chosen)
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_resolve_keeps_the_spans_of_the_pairwise_reference(seed):
+    rng = random.Random(seed)
+    length = rng.choice([10, 60, 400])
+    proposals = []
+    for _ in range(rng.randint(0, 300)):
+        start = rng.randrange(length)
+        end = min(length, start + rng.choice([0, 1, 1, 2, 3, 5, 8, 20, 80]))  # a few empty ones too
+        proposals.append(Span(start, end, rng.choice(PRIORITY)))
+    proposals += proposals[: rng.randint(0, 5)]  # duplicates
+    assert _resolve(proposals) == _pairwise_resolve(proposals)
+
+
+_AMOUNTISH = "0123456789０９.,，元万亿余多至到-人民币¥￥一二十百千零左右 账号价值"
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_amount_scan_finds_what_the_regex_finds(seed):
+    rng = random.Random(seed)
+    text = "".join(rng.choice(_AMOUNTISH) for _ in range(rng.randint(0, 300)))
+    assert [m.span() for m in _amount_matches(text)] == [m.span() for m in _AMOUNT_RE.finditer(text)]
+
+
+def test_amount_scan_is_linear_in_a_run_of_digits():
+    # The regex alone reads a 20,000-digit run some 10^8 times (16 s); the scan reads it once.
+    text = "账号" + "1234567890" * 2000 + "，价值3000元，1,2,3" * 100
+    found = [m.group(0) for m in _amount_matches(text)]
+    assert found == ["3000元"] * 100
+
+
+@pytest.mark.parametrize("seed", range(20))
+def test_name_occurrences_are_those_of_finditer_per_name(seed):
+    rng = random.Random(seed)
+    text = "".join(rng.choice("张三丰李某甲乙1*，") for _ in range(rng.randint(0, 200)))
+    names = {"".join(rng.choice("张三丰李某1*") for _ in range(rng.randint(1, 4))) for _ in range(rng.randint(0, 6))}
+    expected = sorted((m.start(), m.end()) for n in names for m in re.finditer(re.escape(n), text))
+    assert sorted(_occurrences(text, names)) == expected

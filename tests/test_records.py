@@ -1,9 +1,14 @@
 """Case records: golden records of the bundled demo judgments (gold spans and rules), the shipped
-JSON Schema, evidence that slices the text, verdict linking corner cases, and hostile inputs."""
+JSON Schema, evidence that slices the text, verdict linking corner cases, hostile inputs, and long texts
+(the linear-time parts against the plain versions they replace; no quadratic blow-up)."""
 
 from __future__ import annotations
 
+import importlib.util
 import json
+import random
+import re
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -12,11 +17,13 @@ import pytest
 
 import nlp_judgments.legal.schema
 from nlp_judgments.legal.prelabel import prelabel_text
-from nlp_judgments.legal.records import build_record, record_from_rules, record_schema
+from nlp_judgments.legal import defendants, evidence, verdict
+from nlp_judgments.legal.records import build_record, combine_spans, record_from_rules, record_schema
 from nlp_judgments.spans import Span, read_spans_jsonl
 
 DEMO = Path(nlp_judgments.legal.schema.__file__).parents[1] / "resources" / "demo" / "judgments.jsonl"
 DOCS = {d.id: d for d in read_spans_jsonl(DEMO)}
+BENCHMARK = Path(__file__).resolve().parents[1] / "benchmarks" / "records_speed.py"
 VALIDATOR = jsonschema.Draft202012Validator(record_schema())
 
 # Read off the demo texts by hand: (name, gender, birth, charges, type, months, probation, fine, gain).
@@ -250,3 +257,90 @@ def test_record_from_rules_on_empty_text():
 def test_schema_ships_with_the_package():
     jsonschema.Draft202012Validator.check_schema(record_schema())
     assert record_schema()["required"][-1] == "warnings"
+
+
+# ---------------------------------------------------------------------------------------------
+# Linear time (issue 21): the rewritten parts against the plain versions they replace, and a guard
+# against quadratic blow-up on long texts (the real figures: benchmarks/records_speed.py)
+
+_ITEM_REGEX = re.compile(r"(?m)^\s*[一二三四五六七八九十]+、")  # how verdict items were found
+_VERDICT_END_REGEX = re.compile(r"如不服本判决|本判决为终审判决|^\s*(?:审判长|审判员|人民陪审员)", re.M)
+
+
+@pytest.mark.parametrize("seed", range(30))
+def test_items_and_verdict_end_as_the_regexes_found_them(seed):
+    rng = random.Random(seed)
+    pieces = ["\n", " ", "\u3000", "\n\n", "一", "十二", "、", "审判长", "人民陪审员", "如不服本判决", "判决如下：", "张某", "。"]
+    text = "".join(rng.choice(pieces) for _ in range(rng.randint(0, 80)))
+    lo = rng.randint(0, len(text))
+    hi = rng.randint(lo, len(text))
+    heads = [m.start() for m in _ITEM_REGEX.finditer(text, lo, hi)]
+    assert [s for s, _ in verdict.items(text, lo, hi)] == (heads or [lo])
+    bounds = verdict.verdict_bounds(text)
+    starts = list(verdict._VERDICT_START.finditer(text))
+    if starts:
+        end = _VERDICT_END_REGEX.search(text, starts[-1].end())
+        assert bounds == (starts[-1].end(), end.start() if end else len(text))
+    else:
+        assert bounds is None
+
+
+@pytest.mark.parametrize("seed", range(20))
+def test_combine_spans_as_pairwise_overlap_tests_did(seed):
+    rng = random.Random(seed)
+
+    def spans(n):
+        return [Span(s, s + rng.randint(1, 9), rng.choice(["DEFENDANT", "PENALTY"])) for s in (rng.randrange(100) for _ in range(n))]
+
+    model, rules = spans(rng.randint(0, 40)), spans(rng.randint(0, 40))
+    kept = rules + [m for m in model if not any(m.start < r.end and r.start < m.end for r in rules)]
+    assert combine_spans(model, rules) == sorted(kept, key=lambda e: (e.start, e.end))
+
+
+@pytest.mark.parametrize("seed", range(20))
+def test_entity_index_and_searcher_answer_as_scans_do(seed):
+    rng = random.Random(seed)
+    text = "".join(rng.choice("被告人张某，男女。\n") for _ in range(200))
+    raw = [dict(start=s, end=s + rng.randint(1, 8), label=rng.choice("AB")) for s in (rng.randrange(190) for _ in range(60))]
+    ents = evidence.clean_entities(text, raw, [])
+    every = sorted((evidence.Ent(e["start"], e["end"], e["label"], "") for e in raw), key=lambda x: (x.start, x.end))
+    searcher = evidence.Searcher(defendants._GENDER, text)
+    pos = 0
+    for _ in range(30):
+        lo, hi = sorted(rng.randrange(201) for _ in range(2))
+        expected = [x.key for x in every if x.label == "A" and x.start >= lo and x.end <= hi]
+        assert [x.key for x in ents.of("A", lo, hi)] == expected
+        pos = rng.choice([pos, pos + rng.randint(0, 9), rng.randrange(200)])  # mostly growing, as headers do
+        stop = rng.choice([200, rng.randrange(200)])
+        found, plain = searcher(pos, stop), defendants._GENDER.search(text, pos, stop)
+        assert (found and found.span()) == (plain and plain.span())
+
+
+def _judgment_like():
+    spec = importlib.util.spec_from_file_location("records_speed", BENCHMARK)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.judgment_like
+
+
+NAMES = [a + b + c for a in "赵钱孙李周吴郑王冯陈" for b in "志伟芳敏静丽军磊洋勇" for c in "强明华平刚英杰涛超辉"]
+VERDICT = "判决如下：\n一、被告人赵志强犯盗窃罪，判处有期徒刑一年。"
+
+
+@pytest.mark.parametrize("case", ["judgment-like", "digit run", "blank lines", "headers in one sentence", "gains in one sentence"])
+def test_long_texts_get_records_without_quadratic_blow_up(case):
+    # A guard, not a benchmark: each took 10 s to minutes when parts of records were quadratic; now
+    # well under a second (benchmarks/records_speed.py has the figures). 5 s leaves room for a busy CPU.
+    text = {
+        "judgment-like": lambda: _judgment_like()(200_000),
+        "digit run": lambda: "被告人赵志强，男。" + VERDICT + "账号" + "1234567890" * 5_000,
+        "blank lines": lambda: "被告人赵志强，男。" + VERDICT + "\n \n" * 60_000 + "审判长 李某",
+        "headers in one sentence": lambda: "".join(f"被告人{n}，男，2019年1月2日，" for n in NAMES) * 8 + "。" + VERDICT,
+        "gains in one sentence": lambda: "".join(f"被告人{n}获利人民币100元，" for n in NAMES) * 12 + "。" + VERDICT,
+    }[case]()
+    start = time.perf_counter()
+    rec = record_from_rules(text)
+    seconds = time.perf_counter() - start
+    _check_record(text, rec)
+    assert rec["defendants"] and rec["defendants"][0]["sentence"]["months"]["value"] == 12
+    assert seconds < 5, f"{len(text):,} characters took {seconds:.1f} s"

@@ -6,7 +6,7 @@ It also holds the surface patterns of courts, procuratorates, case numbers and l
 because those are knowledge about how judgments are written, not about any one rule.
 
 Left out: matching charge *selections* (贩卖毒品罪 within 走私、贩卖、运输、制造毒品罪) and the
-parsing of numbers, dates and penalties, which are in ``normalize.py``; finding spans in
+parsing of numbers, dates and penalties, which are in ``normalize/``; finding spans in
 running text, which is ``prelabel.py``.
 """
 

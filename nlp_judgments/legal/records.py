@@ -29,6 +29,12 @@ punished together) the penalties after it are the executed sentence. Illegal gai
 spans right after 违法所得/获利/渔利, attributed to the nearest 被告人-introduced name earlier in
 the same sentence; a name listed jointly (甲、乙退缴的违法所得共计…) is ambiguous and only warned.
 
+The parts: ``evidence.py`` (the entities indexed for these lookups, the field shape),
+``defendants.py`` (party headers, illegal gains), ``verdict.py`` (the verdict and its items). Every
+lookup bisects sorted positions or reads each sentence once, so a record takes time linear (up to
+a log factor) in the text: a 200,000-character judgment with hundreds of defendants takes well
+under a second (``benchmarks/records_speed.py``).
+
 Left out: second-instance bookkeeping (which first-instance sentence was upheld), civil claims,
 restitution orders, and money in foreign currencies (kept in its own currency, with a warning).
 Never raises on odd input: everything it cannot resolve becomes a warning.
@@ -38,104 +44,33 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Mapping
+from bisect import bisect_left
 from datetime import date
-from decimal import Decimal
 from functools import lru_cache
 from importlib import resources
+from itertools import accumulate
 from typing import Any, Sequence
 
 from nlp_judgments.legal import lexicons
-from nlp_judgments.legal.normalize import (
-    amount_to_yuan,
-    canonical_charge,
-    parse_case_number,
-    parse_date,
-    penalty_to_months,
-)
+from nlp_judgments.legal.defendants import GAIN_CUE_WINDOW, gain_field, header_defendants, illegal_gains
+from nlp_judgments.legal.evidence import Entities, clean_entities, field, get, number
+from nlp_judgments.legal.normalize import amount_to_yuan, parse_case_number, parse_date
 from nlp_judgments.legal.prelabel import prelabel_text
+from nlp_judgments.legal.verdict import PRINCIPAL, SUPPLEMENTARY, verdict_bounds, verdict_links
 
-# Principal penalties: exactly one is the sentence of a defendant (after 决定执行 if there are several).
-PRINCIPAL = ("有期徒刑", "拘役", "管制", "无期徒刑", "死刑", "死刑缓期执行", "免予刑事处罚")
-SUPPLEMENTARY = ("剥夺政治权利", "没收财产", "驱逐出境")
+# Re-exported: how the record reads a verdict and gains is part of what this module documents.
+__all__ = ["GAIN_CUE_WINDOW", "PRINCIPAL", "SUPPLEMENTARY", "build_record", "combine_spans", "record_from_model_and_rules",
+           "record_from_rules", "record_schema"]
 
-_VERDICT_START = re.compile(r"判决如下[：:]?")
-_VERDICT_END = re.compile(r"如不服本判决|本判决为终审判决|^\s*(?:审判长|审判员|人民陪审员)", re.M)
-_ITEM = re.compile(r"(?m)^\s*[一二三四五六七八九十]+、")
-_SENTENCE_END = re.compile(r"[。；;\n]")
-_GAIN_CUE = re.compile(r"违法所得|非法获利|获利|渔利|非法所得")
-_ROLE_BEFORE = ("被告人", "上诉人", "原审被告人", "罪犯")
-_REVOKED = re.compile(r"撤销[^。；;\n]{0,40}缓刑")
-_EXEMPT = re.compile(r"免[予于]刑事处罚")
 _ARTICLE = re.compile(r"第[零〇一二两三四五六七八九十百千0-9]+条(?:之[一二三四五六七八九十]+)?")
 _LAW_NAME = re.compile(r"《[^》]+》|(?:中华人民共和国)?(?:刑法|刑事诉讼法)")
-# How far (characters) an amount may sit after its 违法所得/获利 cue: 违法所得共计人民币 is 7.
-GAIN_CUE_WINDOW = 10
-
-
-# --- small helpers -----------------------------------------------------------------------------
-
-def _number(d: Decimal | None) -> int | float | None:
-    """A Decimal as a JSON number: integral values as int, others as float."""
-    if d is None:
-        return None
-    return int(d) if d == d.to_integral_value() else float(d)
-
-
-def _get(ent: Any, key: str) -> Any:
-    return ent[key] if isinstance(ent, Mapping) else getattr(ent, key)
-
-
-def _ev(text: str, spans) -> list[dict]:
-    """Evidence list for ``(start, end)`` pairs, in text order, without duplicates."""
-    out = []
-    for s, e in sorted(set(spans)):
-        out.append({"start": s, "end": e, "text": text[s:e]})
-    return out
-
-
-def _field(text: str, value: Any, spans=(), **detail) -> dict:
-    return {"value": value, **detail, "evidence": _ev(text, spans)}
-
-
-class _Ent:
-    """One input entity, with its surface read from the original text."""
-
-    __slots__ = ("start", "end", "label", "surface")
-
-    def __init__(self, start: int, end: int, label: str, surface: str):
-        self.start, self.end, self.label, self.surface = start, end, label, surface
-
-    @property
-    def key(self) -> tuple[int, int]:
-        return self.start, self.end
-
-
-def _clean_entities(text: str, entities: Sequence, warnings: list[str]) -> list[_Ent]:
-    out: list[_Ent] = []
-    for ent in entities or ():
-        try:
-            s, e, label = int(_get(ent, "start")), int(_get(ent, "end")), str(_get(ent, "label"))
-        except (KeyError, AttributeError, TypeError, ValueError):
-            warnings.append(f"ignored an entity without start/end/label: {ent!r}")
-            continue
-        if not 0 <= s < e <= len(text):
-            warnings.append(f"ignored entity [{s}, {e}) {label}: outside the text of length {len(text)}")
-            continue
-        out.append(_Ent(s, e, label, text[s:e]))
-    out.sort(key=lambda x: (x.start, x.end))
-    return out
-
-
-def _of(ents: list[_Ent], label: str, lo: int = 0, hi: int | None = None) -> list[_Ent]:
-    return [x for x in ents if x.label == label and x.start >= lo and (hi is None or x.end <= hi)]
 
 
 # --- document-level fields ---------------------------------------------------------------------
 
-def _case_number(text: str, ents: list[_Ent], warnings: list[str]) -> dict | None:
+def _case_number(text: str, ents: Entities, warnings: list[str]) -> dict | None:
     court_numbers, other = [], []
-    for x in _of(ents, "CASE_NO"):
+    for x in ents.of("CASE_NO"):
         parsed = parse_case_number(x.surface)
         (court_numbers if parsed and parsed.court_code else other).append((x, parsed))
     if not court_numbers:
@@ -145,33 +80,33 @@ def _case_number(text: str, ents: list[_Ent], warnings: list[str]) -> dict | Non
             warnings.append("no case number found")
         return None
     x, p = court_numbers[0]  # the header comes first; later ones are cited earlier cases
-    return _field(text, x.surface, [x.key], year=p.year, court_code=p.court_code, procedure=p.procedure,
+    return field(text, x.surface, [x.key], year=p.year, court_code=p.court_code, procedure=p.procedure,
                   serial=p.serial)
 
 
-def _first_named(text: str, ents: list[_Ent], label: str, warnings: list[str]) -> dict | None:
-    found = _of(ents, label)
+def _first_named(text: str, ents: Entities, label: str, warnings: list[str]) -> dict | None:
+    found = ents.of(label)
     if not found:
         warnings.append(f"no {label} found")
         return None
     first = found[0]
-    return _field(text, first.surface, [x.key for x in found if x.surface == first.surface])
+    return field(text, first.surface, [x.key for x in found if x.surface == first.surface])
 
 
-def _dates(text: str, ents: list[_Ent], warnings: list[str]) -> list[dict]:
+def _dates(text: str, ents: Entities, warnings: list[str]) -> list[dict]:
     out, reference = [], None
-    for x in _of(ents, "DATE"):
+    for x in ents.of("DATE"):
         d = parse_date(x.surface, reference)
         if d is None:
             warnings.append(f"could not parse date {x.surface!r} at {x.start}")
-            out.append(_field(text, None, [x.key], end=None, precision=None))
+            out.append(field(text, None, [x.key], end=None, precision=None))
             continue
         if d.precision in ("day", "hour", "minute") and not d.value.startswith("-"):
             try:  # the reference for 同年/次日 in the next mention
                 reference = date.fromisoformat(d.value[:10])
             except ValueError:
                 pass
-        out.append(_field(text, d.value, [x.key], end=d.end, precision=d.precision))
+        out.append(field(text, d.value, [x.key], end=d.end, precision=d.precision))
     return out
 
 
@@ -194,264 +129,38 @@ def _judgment_date(text: str, dates: list[dict], verdict_start: int | None, warn
     return {"value": last["value"], "evidence": last["evidence"]}
 
 
-def _amounts(text: str, ents: list[_Ent], warnings: list[str]) -> list[dict]:
+def _amounts(text: str, ents: Entities, warnings: list[str]) -> list[dict]:
     out = []
-    for x in _of(ents, "AMOUNT"):
+    for x in ents.of("AMOUNT"):
         a = amount_to_yuan(x.surface)
         if a is None:
             warnings.append(f"could not parse amount {x.surface!r} at {x.start}")
-            out.append(_field(text, None, [x.key], high=None, approximate=False, currency=None))
+            out.append(field(text, None, [x.key], high=None, approximate=False, currency=None))
             continue
         if a.currency != "CNY":
             warnings.append(f"amount {x.surface!r} is in {a.currency}, not converted to yuan")
-        out.append(_field(text, _number(a.value), [x.key], high=_number(a.high), approximate=a.approximate,
+        out.append(field(text, number(a.value), [x.key], high=number(a.high), approximate=a.approximate,
                           currency=a.currency))
     return out
 
 
-def _apps(text: str, ents: list[_Ent]) -> list[dict]:
+def _apps(text: str, ents: Entities) -> list[dict]:
     index = lexicons.app_index()
     by_name: dict[str, list[tuple[int, int]]] = {}
-    for x in _of(ents, "APP"):
+    for x in ents.of("APP"):
         name = index.get(x.surface, (x.surface, False))[0]
         by_name.setdefault(name, []).append(x.key)
-    return [_field(text, name, spans) for name, spans in by_name.items()]
+    return [field(text, name, spans) for name, spans in by_name.items()]
 
 
-def _laws(text: str, ents: list[_Ent]) -> list[dict]:
+def _laws(text: str, ents: Entities) -> list[dict]:
     out = []
-    for x in _of(ents, "LAW"):
+    for x in ents.of("LAW"):
         name = _LAW_NAME.match(x.surface)
         articles = list(dict.fromkeys(m.group(0) for m in _ARTICLE.finditer(x.surface)))
-        out.append(_field(text, x.surface, [x.key], law=name.group(0).strip("《》") if name else None,
+        out.append(field(text, x.surface, [x.key], law=name.group(0).strip("《》") if name else None,
                           articles=articles))
     return out
-
-
-# --- defendants: header --------------------------------------------------------------------------
-
-def _header_defendants(text: str, ents: list[_Ent], verdict_start: int | None) -> list[dict]:
-    """Defendants from party headers: 被告人X，男，1994年7月3日出生…"""
-    limit = verdict_start if verdict_start is not None else len(text)
-    seen: dict[str, dict] = {}
-    dates = _of(ents, "DATE")
-    for x in _of(ents, "DEFENDANT", 0, limit):
-        # A header is the role, the name, then a comma or full stop (被告人X，男 / 被告人X。因本案…);
-        # 被告人X犯… and 被告人X、Y… are mentions, not headers. The first header of a name wins.
-        if not re.match(r"\s*[，,。（(]", text[x.end : x.end + 2]) or x.surface in seen:
-            continue
-        before = re.sub(r"(?:自报|自称)$", "", text[max(0, x.start - 12) : x.start])  # 被告人自报安旭，男
-        if not before.endswith(_ROLE_BEFORE + ("）", ")")):
-            continue
-        line_end = text.find("\n", x.end)
-        line_end = len(text) if line_end < 0 else line_end
-        # The header sentence ends at the first 。; gender and birth date are read inside it, where
-        # other clauses may come first (被告人X，曾用名Y，男，…).
-        stop = text.find("。", x.end, line_end)
-        stop = line_end if stop < 0 else stop
-        m = re.search(r"[，,（(]\s*(男|女)\s*(?=[，,。；;）)]|$)", text[x.end:stop])
-        gender = _field(text, None)
-        if m:
-            g_start = x.end + m.start(1)
-            gender = _field(text, m.group(1), [(g_start, g_start + 1)])
-        # A birth date: 1994年7月3日出生 / 1994年7月3日生 / 出生于1994年7月3日.
-        birth = None
-        for d in dates:
-            if x.end <= d.start < stop and (text.startswith(("出生", "生，", "生,", "生。"), d.end)
-                                             or text.endswith(("出生于", "生于"), 0, d.start)):
-                parsed = parse_date(d.surface)
-                birth = _field(text, parsed.value if parsed else None, [d.key])
-                break
-        if birth is None:
-            day = "[0-9〇○零一二三四五六七八九十]{4}年[0-9〇○零一二三四五六七八九十]{1,2}月[0-9〇○零一二三四五六七八九十]{1,3}日"
-            bm = re.search(f"({day})(?:出生|生[，,。])|(?:出生于|生于)({day})", text[x.end:stop])
-            if bm:
-                g = 1 if bm.group(1) else 2
-                parsed = parse_date(bm.group(g))
-                s = x.end + bm.start(g)
-                birth = _field(text, parsed.value if parsed else None, [(s, s + len(bm.group(g)))])
-        seen[x.surface] = {
-            "name": _field(text, x.surface, [x.key]),
-            "gender": gender,
-            "birth_date": birth or _field(text, None),
-        }
-    return list(seen.values())
-
-
-# --- defendants: verdict -------------------------------------------------------------------------
-
-def _verdict_bounds(text: str) -> tuple[int, int] | None:
-    starts = list(_VERDICT_START.finditer(text))
-    if not starts:
-        return None
-    start = starts[-1].end()
-    end = _VERDICT_END.search(text, start)
-    return start, (end.start() if end else len(text))
-
-
-def _items(text: str, lo: int, hi: int) -> list[tuple[int, int]]:
-    heads = [m.start() for m in _ITEM.finditer(text, lo, hi)]
-    if not heads:
-        return [(lo, hi)]
-    bounds = heads + [hi]
-    return [(bounds[i], bounds[i + 1]) for i in range(len(heads))]
-
-
-def _listed_together(text: str, a: _Ent, b: _Ent) -> bool:
-    """Are two names adjacent in a list (甲、乙 / 甲和乙)?"""
-    first, second = (a, b) if a.start < b.start else (b, a)
-    return re.fullmatch(r"[、和及与]|被告人|、被告人", text[first.end : second.start]) is not None
-
-
-def _sentence(text: str, name: str, seg_lo: int, seg_hi: int, ents: list[_Ent], warnings: list[str]) -> dict:
-    """Charges, sentence, fine and supplementary penalties of one conviction segment."""
-    charges: dict[str, list[tuple[int, int]]] = {}
-    for x in _of(ents, "CHARGE", seg_lo, seg_hi):
-        c = canonical_charge(x.surface)
-        if c is None:
-            warnings.append(f"{name}: charge {x.surface!r} is not a known statutory charge")
-            charges.setdefault(x.surface, []).append(x.key)
-        else:
-            charges.setdefault(c.name, []).append(x.key)
-    penalties = []
-    for x in _of(ents, "PENALTY", seg_lo, seg_hi):
-        p = penalty_to_months(x.surface)
-        if p is None:
-            warnings.append(f"{name}: could not parse penalty {x.surface!r}")
-        else:
-            penalties.append((p, x))
-    executed_at = text.find("决定执行", seg_lo, seg_hi)
-    if executed_at >= 0:
-        executed = [(p, x) for p, x in penalties if x.start >= executed_at]
-        per_charge = [(p, x) for p, x in penalties if x.start < executed_at]
-    else:
-        executed, per_charge = penalties, []
-    principal = [(p, x) for p, x in executed if p.kind in PRINCIPAL]
-    if executed_at < 0 and len(principal) > 1:
-        warnings.append(f"{name}: {len(principal)} principal penalties and no 决定执行; the last one is taken")
-    if executed_at >= 0 and not principal:
-        warnings.append(f"{name}: 决定执行 without a principal penalty after it")
-    sentence = None
-    if principal:
-        p, x = principal[-1]
-        kind = "死刑" if p.kind == "死刑缓期执行" else p.kind
-        months = None if p.kind in ("死刑", "死刑缓期执行", "无期徒刑") else p.months
-        reprieve = p.months if p.kind == "死刑缓期执行" else 0
-        sentence = {
-            "type": _field(text, kind, [x.key]),
-            "months": _field(text, months, [x.key]),
-            "probation_months": _field(text, 0),
-            "reprieve_months": _field(text, reprieve, [x.key] if reprieve else ()),
-        }
-        if p.days:
-            warnings.append(f"{name}: {p.days} days of the term are not counted in months")
-    else:
-        m = _EXEMPT.search(text, seg_lo, seg_hi)
-        if m:
-            sentence = {
-                "type": _field(text, "免予刑事处罚", [m.span()]),
-                "months": _field(text, 0),
-                "probation_months": _field(text, 0),
-                "reprieve_months": _field(text, 0),
-            }
-    probation = [(p, x) for p, x in executed if p.kind == "缓刑"]
-    if probation:
-        p, x = probation[-1]
-        if sentence is None:
-            warnings.append(f"{name}: probation without a principal penalty")
-        else:
-            sentence["probation_months"] = _field(text, p.months, [x.key])
-    fines = [(p, x) for p, x in executed if p.kind == "罚金"] or [(p, x) for p, x in per_charge if p.kind == "罚金"]
-    fine = _field(text, None)
-    if fines:
-        if any(p.amount is None for p, _ in fines):
-            warnings.append(f"{name}: a fine without an amount")
-        total = sum((p.amount.value for p, _ in fines if p.amount is not None), Decimal(0))
-        fine = _field(text, _number(total), [x.key for _, x in fines])
-    supplementary = []
-    for p, x in executed or per_charge:
-        if p.kind in SUPPLEMENTARY:
-            supplementary.append(_field(
-                text, p.kind, [x.key], months=p.months, life=p.life, all_property=p.all_property,
-                amount_yuan=_number(p.amount.value) if p.amount else None,
-            ))
-    if sentence is None:
-        warnings.append(f"{name}: no sentence found in the verdict")
-    return {
-        "charges": [_field(text, c, spans) for c, spans in charges.items()],
-        "sentence": sentence,
-        "fine_yuan": fine,
-        "supplementary": supplementary,
-    }
-
-
-def _verdict_links(text: str, ents: list[_Ent], bounds: tuple[int, int], warnings: list[str]) -> dict[str, dict]:
-    lo, hi = bounds
-    out: dict[str, dict] = {}
-    for item_lo, item_hi in _items(text, lo, hi):
-        item_text = text[item_lo:item_hi]
-        heads = [x for x in _of(ents, "DEFENDANT", item_lo, item_hi) if text.startswith("犯", x.end)]
-        if _REVOKED.search(item_text):
-            names = list(dict.fromkeys(x.surface for x in _of(ents, "DEFENDANT", item_lo, item_hi)))
-            warnings.append(f"probation revoked (撤销缓刑) in a verdict item for {', '.join(names) or 'an unnamed defendant'}")
-            for n in names:
-                out.setdefault(n, {}).setdefault("revoked", []).append((item_lo, item_hi))
-        for i, x in enumerate(heads):
-            seg_hi = heads[i + 1].start if i + 1 < len(heads) else item_hi
-            linked = _sentence(text, x.surface, x.start, seg_hi, ents, warnings)
-            linked["segment"] = (x.start, seg_hi)
-            entry = out.setdefault(x.surface, {})
-            if "sentence" in entry:
-                warnings.append(f"{x.surface}: sentenced in more than one verdict item; the last one is taken")
-            entry.update(linked)
-    return out
-
-
-# --- defendants: illegal gains -------------------------------------------------------------------
-
-def _illegal_gains(text: str, ents: list[_Ent], names: list[str], warnings: list[str]) -> dict[str, list]:
-    """Defendant name → [(value Decimal, span)] of amounts right after a gain cue."""
-    gains: dict[str, list] = {}
-    defendants = _of(ents, "DEFENDANT")
-    for a in _of(ents, "AMOUNT"):
-        cue = None
-        for m in _GAIN_CUE.finditer(text, max(0, a.start - GAIN_CUE_WINDOW - 4), a.start):
-            if a.start - m.end() <= GAIN_CUE_WINDOW and not _SENTENCE_END.search(text, m.end(), a.start):
-                cue = m
-        if cue is None:
-            continue
-        parsed = amount_to_yuan(a.surface)
-        if parsed is None or parsed.currency != "CNY":
-            continue
-        # Sentence start: the last 。；\n before the cue.
-        sent_lo = max((m.end() for m in _SENTENCE_END.finditer(text, 0, cue.start())), default=0)
-        before = [d for d in defendants if sent_lo <= d.start and d.end <= cue.start()]
-        introduced = [d for d in before if text[max(0, d.start - 6) : d.start].endswith(_ROLE_BEFORE)]
-        pick = introduced[-1] if introduced else (before[-1] if before else None)
-        if pick is None:
-            if len(names) == 1:
-                gains.setdefault(names[0], []).append((parsed.value, a))
-            else:
-                warnings.append(f"illegal gain {a.surface!r} at {a.start}: no defendant named before it")
-            continue
-        joint = [d for d in before if d is not pick and _listed_together(text, d, pick)]
-        if joint:
-            who = "、".join(sorted({pick.surface, *(d.surface for d in joint)}))
-            warnings.append(f"illegal gain {a.surface!r} at {a.start} is joint ({who}); not attributed")
-            continue
-        gains.setdefault(pick.surface, []).append((parsed.value, a))
-    return gains
-
-
-def _gain_field(text: str, name: str, found: list, warnings: list[str]) -> dict:
-    if not found:
-        return _field(text, None)
-    values = {v for v, _ in found}
-    if len(values) > 1:
-        warnings.append(f"{name}: illegal gain mentioned with different values "
-                        f"({', '.join(str(_number(v)) for v in sorted(values))}); the largest is taken")
-    best = max(values)
-    return _field(text, _number(best), [a.key for v, a in found if v == best])
 
 
 # --- the record ----------------------------------------------------------------------------------
@@ -468,8 +177,8 @@ def build_record(text: str, entities: Sequence) -> dict:
     """
     text = text if isinstance(text, str) else ""
     warnings: list[str] = []
-    ents = _clean_entities(text, entities, warnings)
-    bounds = _verdict_bounds(text)
+    ents = clean_entities(text, entities, warnings)
+    bounds = verdict_bounds(text)
     if bounds is None:
         warnings.append("no verdict section (判决如下) found")
     dates = _dates(text, ents, warnings)
@@ -479,22 +188,22 @@ def build_record(text: str, entities: Sequence) -> dict:
         "procuratorate": _first_named(text, ents, "PROCURATORATE", warnings),
         "judgment_date": _judgment_date(text, dates, bounds[0] if bounds else None, warnings),
     }
-    defendants = _header_defendants(text, ents, bounds[0] if bounds else None)
-    links = _verdict_links(text, ents, bounds, warnings) if bounds else {}
+    defendants = header_defendants(text, ents, bounds[0] if bounds else None)
+    links = verdict_links(text, ents, bounds, warnings) if bounds else {}
     known = {d["name"]["value"] for d in defendants}
     for name, link in links.items():
         if name not in known and "sentence" in link:
             warnings.append(f"{name}: sentenced in the verdict but has no party header")
-            first = next(x for x in _of(ents, "DEFENDANT") if x.surface == name)
-            defendants.append({"name": _field(text, name, [first.key]), "gender": _field(text, None),
-                               "birth_date": _field(text, None)})
+            first = ents.first("DEFENDANT", name)
+            defendants.append({"name": field(text, name, [first.key]), "gender": field(text, None),
+                               "birth_date": field(text, None)})
             known.add(name)
     if not defendants:
         warnings.append("no defendants found")
     if bounds and not any("sentence" in link for link in links.values()):
         warnings.append("the verdict names no convicted defendant (被告人X犯…罪)")
     names = [d["name"]["value"] for d in defendants]
-    gains = _illegal_gains(text, ents, names, warnings)
+    gains = illegal_gains(text, ents, names, warnings)
     for d in defendants:
         name = d["name"]["value"]
         link = links.get(name, {})
@@ -502,10 +211,10 @@ def build_record(text: str, entities: Sequence) -> dict:
             warnings.append(f"{name}: no verdict item convicts this defendant")
         d["charges"] = link.get("charges", [])
         d["sentence"] = link.get("sentence")
-        d["fine_yuan"] = link.get("fine_yuan", _field(text, None))
-        d["illegal_gain_yuan"] = _gain_field(text, name, gains.get(name, []), warnings)
+        d["fine_yuan"] = link.get("fine_yuan", field(text, None))
+        d["illegal_gain_yuan"] = gain_field(text, name, gains.get(name, []), warnings)
         d["supplementary"] = link.get("supplementary", [])
-        d["probation_revoked"] = _field(text, bool(link.get("revoked")), link.get("revoked", ()))
+        d["probation_revoked"] = field(text, bool(link.get("revoked")), link.get("revoked", ()))
     for name in gains:
         if name not in known:
             warnings.append(f"illegal gain attributed to {name}, who is not a listed defendant")
@@ -537,10 +246,18 @@ def combine_spans(model: Sequence, rules: Sequence) -> list:
     [Span(start=0, end=2, label='DEFENDANT'), Span(start=4, end=10, label='PENALTY')]
     """
     kept = list(rules)
+    if not kept:
+        return sorted(model, key=lambda e: (get(e, "start"), get(e, "end")))
+    # Rules by start, with the furthest end reached so far: a model span [s, e) overlaps a rule
+    # exactly when one of the rules starting before e ends after s. O(n log n), not model x rules.
+    ordered = sorted((get(r, "start"), get(r, "end")) for r in kept)
+    starts = [s for s, _ in ordered]
+    reach = list(accumulate((e for _, e in ordered), max))
     for m in model:
-        if not any(_get(m, "start") < _get(r, "end") and _get(r, "start") < _get(m, "end") for r in rules):
+        i = bisect_left(starts, get(m, "end"))
+        if not (i and reach[i - 1] > get(m, "start")):
             kept.append(m)
-    return sorted(kept, key=lambda e: (_get(e, "start"), _get(e, "end")))
+    return sorted(kept, key=lambda e: (get(e, "start"), get(e, "end")))
 
 
 def record_from_model_and_rules(text: str, entities: Sequence) -> dict:

@@ -19,6 +19,11 @@ and keeps the document id in ``data.doc_id`` so an export reads back to the same
 pre-annotation tasks, with each entity's score; corrected tasks come back through the importer above
 (``nlp-judgments convert export.json train.jsonl --from labelstudio``) as training data.
 
+Anything malformed, in an export or in tagged lines, is a :class:`~nlp_judgments.spans.DataError` naming
+the file, the line and the item (the annotation by position and id, the entity by position): a
+timestamp out of any clock's range, an entity that is not an object with integer offsets, a
+string label and a finite score.
+
 Left out: talking to a Label Studio server, and result types other than ``labels``.
 """
 
@@ -75,8 +80,9 @@ def _chosen_result(task: dict, use_predictions: bool, file: Path, line: int) -> 
     if not isinstance(annotations, list):
         raise DataError("'annotations' must be a list", file, line)
     candidates = [a for a in annotations if not (isinstance(a, dict) and a.get("was_cancelled"))]
+    kind = "annotation"
     if not candidates and use_predictions:
-        candidates = task.get("predictions") or []
+        candidates, kind = task.get("predictions") or [], "prediction"
         if not isinstance(candidates, list):
             raise DataError("'predictions' must be a list", file, line)
     if not candidates:
@@ -85,14 +91,25 @@ def _chosen_result(task: dict, use_predictions: bool, file: Path, line: int) -> 
         if not isinstance(item, dict) or not isinstance(item.get("result"), list):
             raise DataError("each annotation or prediction needs a list 'result'", file, line)
     # Latest by timestamp; list order breaks ties and stands in for missing timestamps.
-    latest = max(enumerate(candidates), key=lambda pair: (_timestamp(pair[1]), pair[0]))[1]
-    return latest["result"]
+    stamps = [_timestamp(item, f"{kind} {k}" + (f" (id {_short(item['id'])})" if "id" in item else ""), file, line)
+              for k, item in enumerate(candidates)]
+    latest = max(range(len(candidates)), key=lambda k: (stamps[k], k))
+    return candidates[latest]["result"]
 
 
-def _timestamp(item: dict) -> float:
-    value = item.get("updated_at") or item.get("created_at")
+def _timestamp(item: dict, which: str, file: Path, line: int) -> float:
+    """Seconds since the epoch of ``updated_at`` (else ``created_at``); -inf when there is none or it
+    does not parse. A time no float or datetime can hold is a DataError naming ``which`` item."""
+    key = "updated_at" if item.get("updated_at") else "created_at"
+    value = item.get(key)
     if isinstance(value, (int, float)) and not isinstance(value, bool):
-        return float(value)  # pre-1.0 exports store epoch seconds
+        try:
+            seconds = float(value)  # pre-1.0 exports store epoch seconds
+        except OverflowError:  # an integer beyond float range
+            seconds = math.inf
+        if not math.isfinite(seconds):  # also what a JSON number such as 1e999 reads as
+            raise DataError(f"{which}: {key} {_short(value)} is not a time (out of range)", file, line)
+        return seconds
     if isinstance(value, str):
         try:
             moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
@@ -100,8 +117,17 @@ def _timestamp(item: dict) -> float:
             return -math.inf
         if moment.tzinfo is None:
             moment = moment.replace(tzinfo=timezone.utc)
-        return moment.timestamp()
+        try:
+            return moment.timestamp()
+        except (OverflowError, OSError, ValueError):  # moved out of datetime's range by its UTC offset
+            raise DataError(f"{which}: {key} {value!r} is not a time (out of range)", file, line) from None
     return -math.inf
+
+
+def _short(value: Any, limit: int = 60) -> str:
+    """``repr(value)``, cut to ``limit`` characters for an error message."""
+    text = repr(value)
+    return text if len(text) <= limit else f"{text[: limit - 15]}... ({len(text)} chars)"
 
 
 def _labelstudio_mentions(result: list, text: str, stats: ReadStats, file: Path, line: int) -> Iterator[Mention]:
@@ -213,13 +239,13 @@ def predictions_from_tagged(tagged: str | Path, tasks: str | Path, model_version
             raise DataError("no 'text' in the line: run `nlp-judgments tag` with --include-text", Path(tagged), lineno)
         entities = require(obj, "entities", list, Path(tagged), lineno)
         doc_id = str(obj.get("id") if obj.get("id") is not None else obj.get("source", f"line-{lineno}"))
-        spans = [Span(e["start"], e["end"], e["label"]) for e in entities]
-        for span in spans:
-            problem = check_span(span, obj["text"])
-            if problem:
-                raise DataError(f"document {doc_id!r}: {problem}", Path(tagged), lineno)
+        spans, doc_scores = [], []
+        for k, ent in enumerate(entities):
+            span, score = _tagged_entity(ent, obj["text"], f"document {doc_id!r}: entity {k}", Path(tagged), lineno)
+            spans.append(span)
+            doc_scores.append(score)
         docs.append(Document(doc_id, obj["text"], spans))
-        scores[doc_id] = [float(e.get("score", 1.0)) for e in entities]
+        scores[doc_id] = doc_scores
     write_labelstudio(docs, tasks, kind="predictions", model_version=model_version, scores=scores)
     found = {s.label for d in docs for s in d.spans}
     # The config offers every label of our schema (an annotator adds what the model missed).
@@ -228,6 +254,31 @@ def predictions_from_tagged(tagged: str | Path, tasks: str | Path, model_version
         labelstudio_config(labels, config)
     return {"tasks": len(docs), "spans": sum(len(d.spans) for d in docs), "error_lines_skipped": skipped,
             "labels": labels}
+
+
+def _tagged_entity(ent: Any, text: str, which: str, file: Path, line: int) -> tuple[Span, float]:
+    """The span and score (1.0 when absent) of one entity of a tagged line; a DataError naming
+    ``which`` entity when it is not an object with integer offsets in the text, a string label and
+    a finite number as score."""
+    if not isinstance(ent, dict) or not {"start", "end", "label"} <= ent.keys():
+        raise DataError(f"{which} needs 'start', 'end' and 'label': {_short(ent)}", file, line)
+    if type(ent["start"]) is not int or type(ent["end"]) is not int:  # bool is an int subclass
+        raise DataError(f"{which}: offsets must be integers, got start={_short(ent['start'])} "
+                        f"end={_short(ent['end'])}", file, line)
+    if not isinstance(ent["label"], str):
+        raise DataError(f"{which}: label must be a string, got {_short(ent['label'])}", file, line)
+    span = Span(ent["start"], ent["end"], ent["label"])
+    problem = check_span(span, text)
+    if problem:
+        raise DataError(f"{which}: {problem}", file, line)
+    score = ent.get("score", 1.0)
+    try:
+        value = float(score) if not isinstance(score, bool) else math.nan
+    except (TypeError, ValueError, OverflowError):
+        value = math.nan
+    if not math.isfinite(value):  # Label Studio reads JSON, which has no NaN or Infinity
+        raise DataError(f"{which}: score must be a finite number, got {_short(score)}", file, line)
+    return span, value
 
 
 # Distinct, light enough for black text; cycled when there are more labels than colours.

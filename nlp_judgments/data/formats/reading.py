@@ -25,6 +25,7 @@ from nlp_judgments.spans import (
     Span,
     check_span,
     read_jsonl_objects,
+    unreadable_json,
 )
 
 
@@ -193,6 +194,8 @@ def iter_json_records(path: Path) -> Iterator[tuple[int, object]]:
                 value, end = decoder.raw_decode(text, pos)
             except json.JSONDecodeError as e:
                 raise DataError(f"malformed JSON ({e.msg} at column {e.colno})", path, e.lineno) from None
+            except (RecursionError, ValueError) as e:  # nested too deep; an integer of too many digits
+                raise DataError(unreadable_json(e), path, line_counter.line_of(pos)) from None
             yield line_counter.line_of(pos), value
             pos = _skip_ws(text, end)
             if text.startswith(",", pos):
