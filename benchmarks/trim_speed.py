@@ -29,7 +29,7 @@ import sys
 import time
 from pathlib import Path
 
-DEMO = Path(__file__).resolve().parents[1] / "src" / "nlp_judgments" / "resources" / "demo" / "judgments.jsonl"
+DEMO = Path(__file__).resolve().parents[1] / "nlp_judgments" / "resources" / "demo" / "judgments.jsonl"
 
 
 def measure(folder: str, args: argparse.Namespace) -> dict:
