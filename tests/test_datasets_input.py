@@ -2,7 +2,8 @@
 
 Every table is built here (``Dataset.from_dict``, ``to_parquet``, ``save_to_disk``) from sentences
 written for these tests, with fictional names: spans tables in each file layout, token/tag tables
-with ClassLabel ids and with tag strings, a token the text does not contain.
+with ClassLabel ids and with tag strings, a token the text does not contain, and the commands
+`train`, `evaluate` and `convert` on them.
 """
 
 from __future__ import annotations
@@ -13,10 +14,12 @@ from pathlib import Path
 import pytest
 from datasets import ClassLabel, Dataset, DatasetDict, Features, Sequence, Value
 
+from nlp_judgments.cli import main
 from nlp_judgments.data.columns import Columns
 from nlp_judgments.data.documents import load_documents
 from nlp_judgments.data.formats import ReadStats, detect_format, read_documents
 from nlp_judgments.spans import DataError, Document, Span
+from nlp_judgments.training.config import ConfigError, load_config
 
 from .conftest import doc_from_marked
 
@@ -215,3 +218,80 @@ def test_bad_rows_name_the_path_and_the_row(tmp_path, rows, reason):
     with pytest.raises(DataError, match="bad.parquet: ") as caught:
         read(path)
     assert reason in str(caught.value)
+
+
+# ---------------------------------------------------------------------------------------------
+# Settings and commands
+
+
+@pytest.mark.parametrize("overrides, message", [
+    (["--data.columns.tags=null"], "data.columns: tokens and tags go together"),
+    (["--data.columns.spans=null", "--data.columns.tokens=null", "--data.columns.tags=null"], "give the spans column"),
+    (["--data.columns.tokens=text"], "two settings name the same column"),
+    (["--data.format=conll", "--data.columns.tags=labels"], "data.columns applies to format datasets"),
+    (["--data.format=spans", "--data.split=train"], "data.split applies to format datasets"),
+    (["--data.dev_split=validation"], "data.dev_split names a split of data.dev_file"),
+    (["--data.columns.colour=red"], "data.columns.colour"),
+])
+def test_bad_column_settings_are_config_errors(overrides, message):
+    with pytest.raises(ConfigError, match=message):
+        load_config(None, ["--data.train_file=x.parquet", *overrides])
+
+
+def test_column_settings_round_trip_and_reach_sources(tmp_path):
+    config = load_config(None, {"data": {"labels": ["PERSON"], "sources": [
+        {"file": "a.parquet", "columns": {"tags": "labels", "text": None}, "split": "train"}]}})
+    assert config.data.sources[0].columns == Columns(text=None, tags="labels")
+    config.save(tmp_path / "c.yaml")
+    assert load_config(tmp_path / "c.yaml") == config
+    with pytest.raises(ConfigError, match="data.columns applies to data.train_file"):
+        load_config(None, {"data": {"labels": ["PERSON"], "columns": {"tags": "labels"},
+                                    "sources": [{"file": "a.parquet"}]}})
+
+
+def run(capsys, *argv):
+    code = main([str(a) for a in argv])
+    out = capsys.readouterr()
+    return code, out.out, out.err
+
+
+def test_train_on_a_token_table_then_evaluate_and_convert_parquet(tmp_path, capsys, tiny_dir):
+    corpus = tmp_path / "corpus"
+    (corpus / "data").mkdir(parents=True)
+    token_table(DOCS[:4]).to_parquet(corpus / "data" / "train-00000-of-00001.parquet")
+    token_table(DOCS[3:]).to_parquet(corpus / "data" / "validation-00000-of-00001.parquet")
+    out = tmp_path / "run"
+    # The README's command, on the tiny encoder and a few updates.
+    code, stdout, err = run(capsys, "train", f"--data.train_file={corpus}", "--data.split=train",
+                            f"--data.dev_file={corpus}", "--data.dev_split=validation",
+                            "--data.format=datasets", "--data.columns.tokens=tokens", "--data.columns.tags=ner_tags",
+                            f"--model.name_or_path={tiny_dir}", f"--output_dir={out}", "--train.max_steps=3",
+                            "--train.progress=false")
+    assert code == 0, err
+    assert "best dev F1" in stdout
+    report = json.loads((out / "encoding_report.json").read_text(encoding="utf-8"))
+    assert report["read"]["train"]["docs"] == 4 and report["read"]["dev"]["docs"] == 2
+    assert report["read"]["train"]["anomalies"] == {"datasets: texts joined from tokens": 4}
+
+    test_file = tmp_path / "test.parquet"
+    Dataset.from_dict(span_rows(DOCS)).to_parquet(test_file)
+    code, stdout, err = run(capsys, "evaluate", "--model", out / "model-best", "--data", test_file,
+                            "--output", tmp_path / "m.json")
+    assert code == 0, err
+    metrics = json.loads((tmp_path / "m.json").read_text(encoding="utf-8"))
+    assert metrics["documents"] == 5 and metrics["read"]["spans"] == 13
+    assert set(metrics["micro"]) >= {"precision", "recall", "f1"}
+    # A split of a folder scored directly, and one a file does not have: one line, no traceback.
+    code, _, err = run(capsys, "evaluate", "--model", out / "model-best", "--data", corpus, "--split", "test")
+    assert code == 2 and "no split 'test'" in err and "Traceback" not in err
+
+    code, stdout, _ = run(capsys, "convert", corpus, tmp_path / "dev.jsonl", "--split", "validation")
+    assert code == 0 and json.loads(stdout)["docs"] == 2
+    lines = (tmp_path / "dev.jsonl").read_text(encoding="utf-8").splitlines()
+    assert [json.loads(line)["text"] for line in lines] == [DOCS[3].text, DOCS[4].text]
+    code, _, err = run(capsys, "convert", corpus, tmp_path / "x.jsonl", "--split", "validation", "--columns", "tags=labels")
+    assert code == 2 and "no entity columns" in err and "'labels'" in err
+    code, _, err = run(capsys, "convert", tmp_path / "dev.jsonl", tmp_path / "y.jsonl", "--split", "validation")
+    assert code == 2 and "reads as 'spans', which takes no split" in err
+    code, _, err = run(capsys, "convert", tmp_path / "dev.jsonl", tmp_path / "y.jsonl", "--from", "spans", "--split", "x")
+    assert code == 2 and "--columns and --split read datasets tables, not --from spans" in err
