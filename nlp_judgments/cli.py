@@ -9,15 +9,18 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import sys
 from pathlib import Path
 
+from nlp_judgments.data.columns import column_pairs
+from nlp_judgments.data.names import FORMATS, WRITABLE_FORMATS
 from nlp_judgments.spans import DataError
 from nlp_judgments.tagging.encoders.e5 import EncoderBuildError
 from nlp_judgments.tagging.options import BACKENDS, MAX_LENGTH
 from nlp_judgments.training.config import ConfigError
 
-FORMATS = ["auto", "spans", "cail2021", "cail2022", "conll", "labelstudio"]
+COLUMNS_HELP = "a datasets table's columns as KEY=COLUMN pairs (keys: text id spans tokens tags joiner), e.g. tags=labels"
 RULES_HELP = ("one tagger with the rule pre-labeller: its spans are kept, the model's fill the rest; each entity "
               "says its source (judgment-schema models only)")
 BACKEND_HELP = ("auto/torch: the torch model; torch-bf16: the same in bfloat16 (fast on CPUs with AVX512-BF16 or AMX, "
@@ -45,7 +48,7 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
     from nlp_judgments.tagging.metrics import format_table
 
     label_map = "model" if args.label_map is None else (None if args.label_map == "none" else args.label_map)
-    scores = evaluate(args.model, args.data, args.format, label_map, args.output, args.batch_size)
+    scores = evaluate(args.model, args.data, args.format, label_map, args.output, args.batch_size, args.columns, args.split)
     print(format_table(scores))
     if scores.get("seqeval_strict_micro_f1") is not None:
         print(f"seqeval strict micro-F1 (cross-check): {scores['seqeval_strict_micro_f1']:.4f}")
@@ -60,7 +63,10 @@ def _cmd_convert(args: argparse.Namespace) -> int:
     from nlp_judgments.data.formats import convert
 
     label_map = None if args.label_map in (None, "none") else args.label_map
-    stats = convert(args.input, args.input_format, args.output, args.output_format, label_map=label_map)
+    options = {k: v for k, v in (("columns", args.columns), ("split", args.split)) if v is not None}
+    if options and args.input_format not in ("auto", "datasets"):
+        raise ValueError(f"--columns and --split read datasets tables, not --from {args.input_format}")
+    stats = convert(args.input, args.input_format, args.output, args.output_format, label_map=label_map, read_options=options)
     print(json.dumps(stats.to_dict(), ensure_ascii=False))
     return 0
 
@@ -217,18 +223,22 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("evaluate", help="score a model folder on a labelled file")
     p.add_argument("--model", required=True, help="a model folder (model-best/ or model-last/)")
-    p.add_argument("--data", required=True)
-    p.add_argument("--format", default="auto", choices=FORMATS)
+    p.add_argument("--data", required=True, help="a data file, or a datasets folder (save_to_disk or hub layout)")
+    p.add_argument("--format", default="auto", choices=("auto", *FORMATS))
     p.add_argument("--label-map", help="preset name, or 'none'; default: the map the model was trained with")
     p.add_argument("--output", help="write the full metrics JSON here")
     p.add_argument("--batch-size", type=int, default=32)
+    p.add_argument("--columns", type=column_pairs, help=COLUMNS_HELP + "; default: as the model was trained")
+    p.add_argument("--split", help="the split of a datasets folder with several (e.g. test)")
 
     p = sub.add_parser("convert", help="convert between data formats")
     p.add_argument("input")
     p.add_argument("output")
-    p.add_argument("--from", dest="input_format", default="auto", choices=FORMATS)
-    p.add_argument("--to", dest="output_format", default="spans", choices=["spans", "cail2021", "conll", "labelstudio"])
+    p.add_argument("--from", dest="input_format", default="auto", choices=("auto", *FORMATS))
+    p.add_argument("--to", dest="output_format", default="spans", choices=WRITABLE_FORMATS)
     p.add_argument("--label-map", help="preset name from formats.LABEL_MAPS, or 'none'")
+    p.add_argument("--columns", type=column_pairs, help=COLUMNS_HELP)
+    p.add_argument("--split", help="the split of a datasets folder with several")
 
     p = sub.add_parser("to-labelstudio", help="tagged output as Label Studio tasks with pre-annotations",
                        description="Turn `tag --include-text` output into Label Studio tasks whose predictions "
@@ -314,7 +324,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--onnx", action="store_true", required=True, help="export to ONNX (the only format)")
     p.add_argument("--int8", action="store_true", help="also write a dynamically quantised int8 model")
     p.add_argument("--dev", help="labelled file on which the int8 model must keep its F1 (without it: unverified)")
-    p.add_argument("--dev-format", default="auto", choices=FORMATS)
+    p.add_argument("--dev-format", default="auto", choices=("auto", *FORMATS))
     p.add_argument("--opset", type=int, default=17, help="ONNX opset (default: %(default)s)")
     p.add_argument("model", metavar="MODEL_DIR", help="a model folder (model-best/ or model-last/)")
     p.add_argument("output", metavar="OUT_DIR", help="the folder to write (may be MODEL_DIR itself)")
@@ -364,6 +374,8 @@ def _configure_logging(verbose: bool) -> None:
         transformers.utils.logging.set_verbosity_error()
         transformers.utils.logging.disable_progress_bar()
         logging.getLogger("accelerate").setLevel(logging.WARNING)
+        os.environ.setdefault("DATASETS_VERBOSITY", "error")  # read when datasets is imported, if a table is read
+        os.environ.setdefault("HF_DATASETS_DISABLE_PROGRESS_BARS", "1")
 
 
 def main(argv: list[str] | None = None) -> int:

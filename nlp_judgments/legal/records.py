@@ -52,11 +52,21 @@ from itertools import accumulate
 from typing import Any, Sequence
 
 from nlp_judgments.legal import lexicons
-from nlp_judgments.legal.defendants import GAIN_CUE_WINDOW, gain_field, header_defendants, illegal_gains
+from nlp_judgments.legal.defendants import (
+    GAIN_CUE_WINDOW,
+    gain_field,
+    header_defendants,
+    illegal_gains,
+)
 from nlp_judgments.legal.evidence import Entities, clean_entities, field, get, number
 from nlp_judgments.legal.normalize import amount_to_yuan, parse_case_number, parse_date
 from nlp_judgments.legal.prelabel import prelabel_text
-from nlp_judgments.legal.verdict import PRINCIPAL, SUPPLEMENTARY, verdict_bounds, verdict_links
+from nlp_judgments.legal.verdict import (
+    PRINCIPAL,
+    SUPPLEMENTARY,
+    verdict_bounds,
+    verdict_links,
+)
 
 # Re-exported: how the record reads a verdict and gains is part of what this module documents.
 __all__ = ["GAIN_CUE_WINDOW", "PRINCIPAL", "SUPPLEMENTARY", "build_record", "combine_spans", "record_from_model_and_rules",

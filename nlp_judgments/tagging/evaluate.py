@@ -16,10 +16,11 @@ import json
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Sequence
+from typing import Any, Mapping, Sequence
 
 import yaml
 
+from nlp_judgments.data.columns import Columns
 from nlp_judgments.data.documents import load_documents
 from nlp_judgments.spans import Document, Span
 from nlp_judgments.tagging.metrics import (
@@ -87,17 +88,27 @@ def evaluate_sources(tagger, dev_sets: Sequence[DevSet]) -> dict:
     }
 
 
-def model_label_map(model_dir: str | Path, data: str | Path) -> str | dict | None:
-    """The label map the model was trained with for ``data`` (from its ``config.yaml``; None without one)."""
-
+def _trained_data_settings(model_dir: str | Path, data: str | Path) -> dict:
+    """The ``data`` section of the model's ``config.yaml`` ({} without one); for a model trained on
+    several sources, the settings of the source read from this very file."""
     cfg_path = Path(model_dir) / "config.yaml"
     data_cfg = yaml.safe_load(cfg_path.read_text(encoding="utf-8"))["data"] if cfg_path.is_file() else {}
-    label_map = data_cfg.get("label_map")
-    # A model trained on several sources: the map of the source read from this very file.
     for source in data_cfg.get("sources") or []:
         if Path(source["file"]).resolve() == Path(data).resolve():
-            label_map = source.get("label_map")
-    return label_map
+            return source
+    return data_cfg
+
+
+def model_label_map(model_dir: str | Path, data: str | Path) -> str | dict | None:
+    """The label map the model was trained with for ``data`` (from its ``config.yaml``; None without one)."""
+    return _trained_data_settings(model_dir, data).get("label_map")
+
+
+def model_columns(model_dir: str | Path, data: str | Path, changes: Mapping[str, Any] | None = None) -> Columns:
+    """The ``datasets`` columns the model was trained with for ``data`` (the defaults for a model
+    trained before there were columns), with ``changes`` applied."""
+    trained = _trained_data_settings(model_dir, data).get("columns") or {}
+    return Columns.resolve({**trained, **(changes or {})})
 
 
 def evaluate(
@@ -107,14 +118,19 @@ def evaluate(
     label_map: str | dict | None = "model",
     output: str | Path | None = None,
     batch_size: int = 32,
+    columns: Mapping[str, Any] | None = None,
+    split: str | None = None,
 ) -> dict:
     """Score a model folder on a data file. ``label_map="model"`` reuses the map the model was
-    trained with (from its ``config.yaml``), so native CAIL files evaluate as they trained."""
+    trained with (from its ``config.yaml``), so native CAIL files evaluate as they trained; so are
+    a ``datasets`` table's columns read, with ``columns`` (e.g. ``{"tags": "labels"}``) changing
+    some. ``split`` is the split of a DatasetDict to score on."""
 
     tagger = Tagger.load(model_dir, batch_size=batch_size)
     if label_map == "model":
         label_map = model_label_map(model_dir, data)
-    docs, read_stats = load_documents(str(data), fmt, label_map)
+    cols = model_columns(model_dir, data, columns)
+    docs, read_stats = load_documents(str(data), fmt, label_map, columns=cols, split=split)
     known = set(tagger.meta.labels)
     scores = evaluate_documents(tagger, docs)
     scores["labels_not_in_model"] = sorted({s.label for d in docs for s in d.spans} - known)

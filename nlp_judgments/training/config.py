@@ -21,6 +21,7 @@ from typing import Any, Literal, Mapping
 
 import yaml
 
+from nlp_judgments.data.columns import Columns
 from nlp_judgments.tagging.options import HEAD_NAMES, MAX_LENGTH, STRIDE
 from nlp_judgments.training.typed import ConfigError, build, merge, parse_overrides
 
@@ -59,12 +60,15 @@ class SourceConfig:
     it does not annotate, and training treats it so (partial annotation, see ``train.py``).
     """
 
-    # The data file (required), relative to the directory the command runs in.
+    # The data file (required), relative to the directory the command runs in; a datasets folder too.
     file: str = ""
     # Short name for logs and metrics (``dev_f1_by_source``); None = the file's stem. Must be unique.
     name: str | None = None
-    # Input format: spans | cail2021 | cail2022 | conll | labelstudio | auto.
+    # Input format: spans | cail2021 | cail2022 | conll | labelstudio | datasets | auto.
     format: str = "auto"
+    # A datasets table's columns and split, as data.columns and data.split.
+    columns: Columns = field(default_factory=Columns)
+    split: str | None = None
     # Native label -> our label: a formats.LABEL_MAPS preset name, an inline mapping, or None.
     label_map: str | dict[str, str] | None = None
     # The labels of data.labels this source annotates COMPLETELY: a token it leaves O is none of them.
@@ -90,15 +94,25 @@ class SourceConfig:
 
 @dataclass
 class DataConfig:
-    # One training file in one format. Alternatively `sources` (not both).
+    # One training file in one format. Alternatively `sources` (not both). A folder is read as a
+    # `datasets` table: written by save_to_disk, or a hub repository's folder of data files.
     train_file: str | None = None
     # Without a dev file, the LAST `dev_last_n` documents of the training file become the dev set:
     # judgment data is in document order, so a contiguous block keeps a document's sentences on one
     # side (a random split leaks names and places into dev and flatters the score).
     dev_file: str | None = None
     dev_last_n: int = 0
-    # Input format of both files: spans | cail2021 | cail2022 | conll | labelstudio | auto.
+    # Input format of both files: spans | cail2021 | cail2022 | conll | labelstudio | datasets | auto.
+    # "datasets": anything the datasets library loads from disk (Parquet, Arrow, CSV, JSON lines, a
+    # save_to_disk or hub folder); "auto" picks it for .parquet/.arrow/.csv files and for folders.
     format: str = "auto"
+    # Which columns of a datasets table hold the text, id and entities (spans, or tokens and tags);
+    # each key is documented in data/columns.py. Defaults: text, id, entities, tokens, ner_tags.
+    columns: Columns = field(default_factory=Columns)
+    # Which split of a DatasetDict (a save_to_disk or hub folder with several) train_file and
+    # dev_file are; None = the only split (several without a name is an error, never a guess).
+    split: str | None = None
+    dev_split: str | None = None
     # Native label -> our label. A name of a preset in formats.LABEL_MAPS, an inline mapping, or
     # None to keep native labels. Labels the map does not mention are dropped (and counted).
     label_map: str | dict[str, str] | None = None
@@ -181,6 +195,9 @@ class Config:
             raise ConfigError("give data.dev_file or data.dev_last_n, not both")
         if d.dev_last_n < 0:
             raise ConfigError("data.dev_last_n must be >= 0")
+        if d.dev_split is not None and d.dev_file is None:
+            raise ConfigError("data.dev_split names a split of data.dev_file, which is not set")
+        _validate_table(d.columns, d.format, {"split": d.split, "dev_split": d.dev_split}, "data")
         if d.labels is not None and len(set(d.labels)) != len(d.labels):
             raise ConfigError(f"data.labels has duplicates: {d.labels}")
         for name in ("epochs", "batch_size", "grad_accum"):
@@ -209,7 +226,8 @@ class Config:
             raise ConfigError("give data.train_file or data.sources, not both")
         if not d.sources:
             raise ConfigError("data.sources is empty")
-        single_file = {"dev_file": None, "dev_last_n": 0, "format": "auto", "label_map": None}
+        single_file = {"dev_file": None, "dev_last_n": 0, "format": "auto", "label_map": None, "columns": Columns(),
+                       "split": None, "dev_split": None}
         for key, default in single_file.items():
             if getattr(d, key) != default:
                 raise ConfigError(f"data.{key} applies to data.train_file; with data.sources set it per source")
@@ -229,6 +247,7 @@ class Config:
             names.add(s.name)
             if s.dev_last_n < 0:
                 raise ConfigError(f"{where}.dev_last_n must be >= 0")
+            _validate_table(s.columns, s.format, {"split": s.split}, where)
             if not s.weight > 0:
                 raise ConfigError(f"{where}.weight must be positive, got {s.weight}")
             if s.annotates is not None:
@@ -256,6 +275,21 @@ class Config:
 
     def save(self, path: str | Path) -> None:
         Path(path).write_text(self.to_yaml(), encoding="utf-8")
+
+
+def _validate_table(columns: Columns, fmt: str, splits: dict[str, str | None], where: str) -> None:
+    """The columns make sense together, and they and the splits are only set for a datasets table."""
+    try:
+        columns.validate()
+    except ValueError as e:
+        raise ConfigError(f"{where}.columns: {e}") from None
+    if fmt in ("auto", "datasets"):
+        return
+    if columns != Columns():
+        raise ConfigError(f"{where}.columns applies to format datasets (or auto), not {fmt}")
+    for key, split in splits.items():
+        if split is not None:
+            raise ConfigError(f"{where}.{key} applies to format datasets (or auto), not {fmt}")
 
 
 # Settings that measurement showed to buy nothing, with their old default and where they are

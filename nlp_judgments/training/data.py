@@ -27,11 +27,11 @@ def split_data(config: Config) -> tuple[list[Document], list[Document], dict]:
     d = config.data
     if d.train_file is None:
         raise ConfigError("data.train_file is not set (give --data.train_file=PATH, or a data.sources list)")
-    train_docs, train_stats = load_documents(d.train_file, d.format, d.label_map, d.labels)
+    train_docs, train_stats = load_documents(d.train_file, d.format, d.label_map, d.labels, d.columns, d.split)
     dev_docs: list[Document] = []
     dev_stats: dict = {}
     if d.dev_file is not None:
-        dev_docs, dev_stats = load_documents(d.dev_file, d.format, d.label_map, d.labels)
+        dev_docs, dev_stats = load_documents(d.dev_file, d.format, d.label_map, d.labels, d.columns, d.dev_split)
     elif d.dev_last_n:
         if d.dev_last_n >= len(train_docs):
             raise ConfigError(f"data.dev_last_n={d.dev_last_n} leaves no training data ({len(train_docs)} documents)")
@@ -65,7 +65,7 @@ def read_sources(config: Config) -> list[SourceData]:
     each one's dev block: its last ``dev_last_n`` documents, contiguous as for ``data.dev_last_n``."""
     out = []
     for i, s in enumerate(config.data.sources or []):
-        docs, stats = load_documents(s.file, s.format, s.label_map, config.data.labels)
+        docs, stats = load_documents(s.file, s.format, s.label_map, config.data.labels, s.columns, s.split)
         if s.dev_last_n and s.dev_last_n >= len(docs):
             raise ConfigError(f"data.sources[{i}] ({s.name}): dev_last_n={s.dev_last_n} leaves no training data "
                               f"({len(docs)} documents)")

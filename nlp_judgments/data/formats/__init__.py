@@ -13,9 +13,15 @@ format name     what it is                                                      
                 blank line between documents
 ``labelstudio`` Label Studio tasks: ``data.text`` with ``labels`` regions in      yes   yes
                 ``annotations`` (or ``predictions``)
+``datasets``    whatever the ``datasets`` library loads from disk: Parquet,       yes   no
+                Arrow, CSV, JSON lines, a ``save_to_disk`` folder, a hub
+                repository's folder of data files; spans or tokens and tags
+                in configurable columns (``data.columns``)
 ==============  ===============================================================  ====  =====
 
-Entry points: :func:`read_documents`, :func:`write_documents`, :func:`convert`.
+Entry points: :func:`read_documents`, :func:`write_documents`, :func:`convert`. ``auto`` reads
+``.parquet``, ``.arrow`` and ``.csv`` files and folders as ``datasets`` tables, other files by their
+extension and first record.
 
 Every reader goes through one assembler (``reading.py``), so all formats get the same checks
 and counts: bad offsets and labels outside ``allowed`` are :class:`~nlp_judgments.spans.DataError`
@@ -23,9 +29,10 @@ naming file and 1-based line, labels missing from the :class:`LabelMap` are drop
 identical duplicate spans are dropped and counted.
 
 Package layout: ``reading.py`` (the assembler and :class:`ReadStats`), ``label_maps.py``
-(:class:`LabelMap`, :data:`LABEL_MAPS`), and one module per family of formats: ``cail.py``,
-``conll.py``, ``labelstudio.py``; each module's docstring states its format's decisions (space
-characters in CoNLL, Label Studio offsets and annotation choice, CAIL2022 text checks).
+(:class:`LabelMap`, :data:`LABEL_MAPS`), ``tags.py`` (tag sequences and tokens as character spans),
+and one module per family of formats: ``cail.py``, ``conll.py``, ``labelstudio.py``,
+``hf_datasets.py``; each module's docstring states its format's decisions (space characters in
+CoNLL, Label Studio offsets and annotation choice, CAIL2022 text checks, token alignment).
 
 Overlapping spans are valid data and are kept (and counted); resolving them is ``encoding.py``'s
 job. Only the CoNLL *writer* must flatten them: it keeps the longest, with
@@ -33,7 +40,8 @@ job. Only the CoNLL *writer* must flatten them: it keeps the longest, with
 
 Left out: relations (CAIL2022 ``relationMentions`` and Label Studio relation results are
 ignored), text normalisation (full-width digits stay as they are: spans slice the original
-text), tokenisation and windows (``encoding.py``), and writing CAIL2022.
+text), tokenisation and windows (``encoding.py``), and writing CAIL2022 or ``datasets`` tables
+(convert to span JSONL: ``datasets`` reads it as it is).
 """
 
 from __future__ import annotations
@@ -48,6 +56,11 @@ from nlp_judgments.data.formats.cail import (
     write_cail2021,
 )
 from nlp_judgments.data.formats.conll import SPACE_TOKEN, read_conll, write_conll
+from nlp_judgments.data.formats.hf_datasets import (
+    FILE_BUILDERS,
+    is_table_folder,
+    read_datasets,
+)
 from nlp_judgments.data.formats.label_maps import CAIL2021_LABELS, LABEL_MAPS, LabelMap
 from nlp_judgments.data.formats.labelstudio import (
     labelstudio_config,
@@ -62,6 +75,7 @@ from nlp_judgments.data.formats.reading import (
     first_char,
     iter_json_records,
 )
+from nlp_judgments.data.names import FORMATS, WRITABLE_FORMATS
 from nlp_judgments.spans import DataError, Document, write_spans_jsonl
 
 __all__ = [
@@ -84,8 +98,6 @@ __all__ = [
     "write_labelstudio",
 ]
 
-FORMATS = ("spans", "cail2021", "cail2022", "conll", "labelstudio")
-WRITABLE_FORMATS = ("spans", "cail2021", "conll", "labelstudio")
 
 _READERS = {
     "spans": read_spans,
@@ -93,6 +105,7 @@ _READERS = {
     "cail2022": read_cail2022,
     "conll": read_conll,
     "labelstudio": read_labelstudio,
+    "datasets": read_datasets,
 }
 _WRITERS = {
     "spans": write_spans_jsonl,
@@ -100,15 +113,27 @@ _WRITERS = {
     "conll": write_conll,
     "labelstudio": write_labelstudio,
 }
-_READER_OPTIONS = {"labelstudio": {"use_predictions"}}
+if tuple(_READERS) != FORMATS or tuple(_WRITERS) != WRITABLE_FORMATS:
+    raise ImportError("data.names lists other formats than the reader and writer registries hold")
+_READER_OPTIONS = {"labelstudio": {"use_predictions"}, "datasets": {"columns", "split"}}
 # A key only the format's records have, checked in this order ("text" last: others may carry one).
 _KEY_TO_FORMAT = (("context", "cail2021"), ("sentText", "cail2022"), ("data", "labelstudio"), ("text", "spans"))
 _CONLL_SUFFIXES = {".conll", ".conllu", ".bio", ".bioes", ".bmes", ".iob", ".iob2", ".tsv", ".txt", ".char"}
+# Files no other reader reads; JSON lines stay with the key test below (our own formats are JSON).
+_TABLE_SUFFIXES = {".parquet", ".arrow", ".csv"}
 
 
 def detect_format(path: str | Path) -> str:
-    """Guess a file's format from its extension, then from the keys of its first record."""
+    """Guess a file's format from its extension, then from the keys of its first record; a folder
+    is a ``datasets`` table (saved by ``save_to_disk``, or a hub repository's folder of data files)."""
     path = Path(path)
+    if path.is_dir():
+        if is_table_folder(path):
+            return "datasets"
+        found = ", ".join(FILE_BUILDERS)
+        raise DataError(f"a folder with neither save_to_disk files nor data files ({found}) in it", path)
+    if path.suffix.lower() in _TABLE_SUFFIXES:
+        return "datasets"
     if path.suffix.lower() in _CONLL_SUFFIXES:
         return "conll"
     initial = first_char(path)
@@ -121,6 +146,8 @@ def detect_format(path: str | Path) -> str:
     for key, fmt in _KEY_TO_FORMAT:
         if key in keys:
             return fmt
+    if "tokens" in keys:  # hub-style token/tag JSON lines: only where no format of ours matched
+        return "datasets"
     raise DataError(f"cannot tell the format from the first record's keys {sorted(keys)}; name it", path)
 
 
@@ -137,15 +164,20 @@ def read_documents(
     ``label_map`` is a native→ours mapping or a :data:`LABEL_MAPS` preset name; None keeps native
     labels. ``allowed`` is the label set spans must end up in. ``stats`` accumulates counts while
     the iterator is consumed. ``options`` go to the reader: Label Studio takes
-    ``use_predictions=True`` to fall back to predictions for tasks without an annotation.
+    ``use_predictions=True`` to fall back to predictions for tasks without an annotation;
+    ``datasets`` takes ``columns`` (a :class:`~nlp_judgments.data.columns.Columns` or a mapping of
+    its settings) and ``split`` (which split of a DatasetDict).
     Arguments are checked now; data errors surface as the documents are read.
     """
     path = Path(path)
-    if format == "auto":
+    detected = format == "auto"
+    if detected:
         format = detect_format(path)
     if format not in _READERS:
         raise ValueError(f"unknown format {format!r} (known: {', '.join(FORMATS)}, auto)")
     unknown = set(options) - _READER_OPTIONS.get(format, set())
+    if unknown and detected:  # the data, not the call, is at odds with the options
+        raise DataError(f"reads as {format!r}, which takes no {', '.join(sorted(unknown))}", path)
     if unknown:
         raise TypeError(f"format {format!r} takes no reader options {sorted(unknown)}")
     asm = Assembler(path, LabelMap.resolve(label_map, allowed), stats if stats is not None else ReadStats())

@@ -22,10 +22,9 @@ from pathlib import Path
 from typing import Iterable, Iterator, Sequence
 
 from nlp_judgments.data.formats.reading import Assembler, Mention, ReadStats
+from nlp_judgments.data.formats.tags import BadTag, tag_runs
 from nlp_judgments.spans import DataError, Document, Span, resolve_overlaps
 
-# BMES (M) and BILOU (L, U) spellings are read as their BIOES equivalents.
-_TAG_PREFIXES = {"B": "B", "I": "I", "M": "I", "E": "E", "L": "E", "S": "S", "U": "S"}
 _ID_COMMENT = re.compile(r"# id = (.*)")  # written by write_conll(ids=True)
 _CODEPOINT_ESCAPE = re.compile(r"\[U\+([0-9A-Fa-f]{4,6})\]")
 SPACE_TOKEN = "[SPACE]"
@@ -105,35 +104,11 @@ def _escape_char(ch: str) -> str:
 
 def _decode_tags(tags: list[tuple[str, int]], offsets: list[int], stats: ReadStats, file: Path) -> list[Mention]:
     """BIO/BIOES tags to mentions, leniently like conlleval: a stray I-/E- starts a new span."""
-    mentions: list[Mention] = []
-    current: tuple[int, str, int] | None = None  # (first token, label, line of its tag)
-    for i, (tag, line) in enumerate(tags):
-        prefix, label = _parse_tag(tag, file, line)
-        continues = current is not None and current[1] == label and prefix in ("I", "E")
-        if current is not None and not continues:
-            mentions.append(Mention(offsets[current[0]], offsets[i], current[1], current[2]))
-            current = None
-        if prefix == "O":
-            continue
-        if prefix in ("I", "E") and not continues:
-            stats.anomalies["conll: I-/E- tag that starts a span"] += 1
-        if current is None:
-            current = (i, label, line)
-        if prefix in ("E", "S"):
-            mentions.append(Mention(offsets[current[0]], offsets[i + 1], label, current[2]))
-            current = None
-    if current is not None:
-        mentions.append(Mention(offsets[current[0]], offsets[-1], current[1], current[2]))
-    return mentions
-
-
-def _parse_tag(tag: str, file: Path, line: int) -> tuple[str, str]:
-    if tag == "O":
-        return "O", ""
-    prefix, sep, label = tag.partition("-")
-    if not sep or not label or prefix not in _TAG_PREFIXES:
-        raise DataError(f"invalid tag {tag!r}: expected O, or B-/I-/E-/S- and a label", file, line)
-    return _TAG_PREFIXES[prefix], label
+    try:
+        runs = tag_runs([tag for tag, _ in tags], stats, "conll")
+    except BadTag as e:
+        raise DataError(str(e), file, tags[e.index][1]) from None
+    return [Mention(offsets[r.first], offsets[r.last + 1], r.label, tags[r.first][1]) for r in runs]
 
 
 def write_conll(

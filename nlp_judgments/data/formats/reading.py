@@ -7,7 +7,8 @@ and reason), labels mapped (unmapped ones dropped and counted, ones outside ``al
 identical duplicates dropped and counted, spans sorted, overlaps counted but kept. Resolving
 overlaps is ``encoding.py``'s job.
 
-Left out: anything specific to one format (see ``cail.py``, ``conll.py``, ``labelstudio.py``).
+Left out: anything specific to one format (see ``cail.py``, ``conll.py``, ``labelstudio.py``,
+``hf_datasets.py``; tag sequences in ``tags.py``).
 """
 
 from __future__ import annotations
@@ -44,11 +45,20 @@ class ReadStats:
     duplicate_ids: int = 0  # documents whose id was already seen in the same read
     duplicate_texts: int = 0  # documents whose exact text was already seen in the same read
     anomalies: Counter[str] = field(default_factory=Counter)  # other tolerated oddities
+    examples: dict[str, list[str]] = field(default_factory=dict)  # anomaly -> a few instances, to find them
+
+    def note(self, anomaly: str, example: str, count: int = 1, keep: int = 5) -> None:
+        """Count ``anomaly`` and keep the first ``keep`` examples of it (a count alone says not where)."""
+        self.anomalies[anomaly] += count
+        bucket = self.examples.setdefault(anomaly, [])
+        if len(bucket) < keep:
+            bucket.append(example)
 
     def to_dict(self) -> dict[str, Any]:
         out = dict(vars(self))
         out["dropped"] = dict(self.dropped)
         out["anomalies"] = dict(self.anomalies)
+        out["examples"] = {k: list(v) for k, v in self.examples.items()}
         return out
 
     def summary(self) -> str:

@@ -10,7 +10,13 @@ import re
 from dataclasses import dataclass
 from decimal import Decimal
 
-from nlp_judgments.legal.normalize.numbers import CN_BIG_UNIT, CN_DIGIT, CN_SMALL_UNIT, fold, parse_number
+from nlp_judgments.legal.normalize.numbers import (
+    CN_BIG_UNIT,
+    CN_DIGIT,
+    CN_SMALL_UNIT,
+    fold,
+    parse_number,
+)
 
 
 @dataclass(frozen=True)
