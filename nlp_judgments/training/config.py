@@ -82,6 +82,10 @@ class SourceConfig:
     dev_last_n: int = 0
     # Multiplies this source's share of the loss (1.0 = as many tokens, as much weight).
     weight: float = 1.0
+    # Add this many copies of each training document that has an APP span, every app mention swapped
+    # for another name from the app lexicon (data/augment.py), so that apps are learnt from their
+    # contexts rather than their names. The dev block gets none. 0 = off.
+    augment_apps: int = 0
 
     def annotated(self, labels: list[str]) -> list[str]:
         """The labels this source annotates completely, in ``labels`` order."""
@@ -102,6 +106,8 @@ class DataConfig:
     # side (a random split leaks names and places into dev and flatters the score).
     dev_file: str | None = None
     dev_last_n: int = 0
+    # App-swapped copies of each training document with apps, as SourceConfig.augment_apps. 0 = off.
+    augment_apps: int = 0
     # Input format of both files: spans | cail2021 | cail2022 | conll | labelstudio | datasets | auto.
     # "datasets": anything the datasets library loads from disk (Parquet, Arrow, CSV, JSON lines, a
     # save_to_disk or hub folder); "auto" picks it for .parquet/.arrow/.csv files and for folders.
@@ -193,8 +199,8 @@ class Config:
             )
         if d.dev_file is not None and d.dev_last_n:
             raise ConfigError("give data.dev_file or data.dev_last_n, not both")
-        if d.dev_last_n < 0:
-            raise ConfigError("data.dev_last_n must be >= 0")
+        if d.dev_last_n < 0 or d.augment_apps < 0:
+            raise ConfigError("data.dev_last_n and data.augment_apps must be >= 0")
         if d.dev_split is not None and d.dev_file is None:
             raise ConfigError("data.dev_split names a split of data.dev_file, which is not set")
         _validate_table(d.columns, d.format, {"split": d.split, "dev_split": d.dev_split}, "data")
@@ -226,7 +232,7 @@ class Config:
             raise ConfigError("give data.train_file or data.sources, not both")
         if not d.sources:
             raise ConfigError("data.sources is empty")
-        single_file = {"dev_file": None, "dev_last_n": 0, "format": "auto", "label_map": None, "columns": Columns(),
+        single_file = {"dev_file": None, "dev_last_n": 0, "augment_apps": 0, "format": "auto", "label_map": None, "columns": Columns(),
                        "split": None, "dev_split": None}
         for key, default in single_file.items():
             if getattr(d, key) != default:
@@ -245,8 +251,8 @@ class Config:
             if s.name in names:
                 raise ConfigError(f"{where}: two sources are named {s.name!r}; give each a distinct name")
             names.add(s.name)
-            if s.dev_last_n < 0:
-                raise ConfigError(f"{where}.dev_last_n must be >= 0")
+            if s.dev_last_n < 0 or s.augment_apps < 0:
+                raise ConfigError(f"{where}.dev_last_n and {where}.augment_apps must be >= 0")
             _validate_table(s.columns, s.format, {"split": s.split}, where)
             if not s.weight > 0:
                 raise ConfigError(f"{where}.weight must be positive, got {s.weight}")

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 import torch
 
+from nlp_judgments.data.augment import swap_apps
 from nlp_judgments.data.documents import load_documents
 from nlp_judgments.spans import DataError, Document
 from nlp_judgments.tagging.encoding import IGNORE
@@ -38,7 +39,18 @@ def split_data(config: Config) -> tuple[list[Document], list[Document], dict]:
         train_docs, dev_docs = train_docs[: -d.dev_last_n], train_docs[-d.dev_last_n :]
     if not train_docs:
         raise DataError("no training documents", d.train_file)
+    train_docs = with_app_copies(train_docs, d.augment_apps, config.train.seed, train_stats)
     return train_docs, dev_docs, {"train": train_stats, "dev": dev_stats}
+
+
+def with_app_copies(docs: list[Document], copies: int, seed: int, stats: dict) -> list[Document]:
+    """The training documents plus ``copies`` app-swapped versions of those with apps (``data.augment``);
+    the dev block never gets any."""
+    if not copies:
+        return docs
+    extra = swap_apps(docs, copies, seed)
+    stats["app_swapped_copies"] = len(extra)
+    return docs + extra
 
 
 @dataclass
@@ -72,7 +84,7 @@ def read_sources(config: Config) -> list[SourceData]:
         cut = len(docs) - s.dev_last_n
         if not docs[:cut]:
             raise DataError("no training documents", s.file)
-        out.append(SourceData(s, docs[:cut], docs[cut:], stats))
+        out.append(SourceData(s, with_app_copies(docs[:cut], s.augment_apps, config.train.seed, stats), docs[cut:], stats))
     return out
 
 
