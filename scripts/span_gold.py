@@ -9,6 +9,8 @@ The marked copies quote the judgments, so they stay outside the repo; the repo k
     python scripts/span_gold.py check PASS.jsonl              # every mark well-formed, text unchanged
     python scripts/span_gold.py agree A.jsonl B.jsonl         # per-label agreement, every disagreement
     python scripts/span_gold.py convert MARKED.jsonl -o gold/spans.jsonl
+    python scripts/span_gold.py materialize runs/gold            # training files: gold dev part with text,
+                                                                  # and the judgments outside the gold
 
 Picking: the 60 judgments whose SHA-1 of the id sorts first; ``test`` as in the records gold (the
 digest ends in 0-3), the rest ``dev``.
@@ -127,6 +129,9 @@ def main() -> int:
     g.add_argument("a")
     g.add_argument("b")
     g.add_argument("--list", action="store_true", help="print every disagreement with context")
+    m = sub.add_parser("materialize", help="write the gold's dev part with its text (span JSONL) and the judgments "
+                                           "outside the gold (for silver pre-labelling), into a folder outside git")
+    m.add_argument("folder")
     v = sub.add_parser("convert")
     v.add_argument("marked")
     v.add_argument("-o", "--output", required=True)
@@ -145,6 +150,21 @@ def main() -> int:
             bad += len(problems)
             print(f"{path}: {len(spans)} judgments read, {sum(map(len, spans.values()))} spans, {len(problems)} problems")
         return 1 if bad else 0
+    if args.cmd == "materialize":
+        folder = Path(args.folder)
+        folder.mkdir(parents=True, exist_ok=True)
+        gold = {json.loads(line)["id"]: json.loads(line) for line in (REPO / "gold" / "spans.jsonl").read_text(encoding="utf-8").splitlines()}
+        with (folder / "spans_dev.jsonl").open("w", encoding="utf-8") as f, \
+             (folder / "judgments_outside_gold.jsonl").open("w", encoding="utf-8") as rest:
+            for doc in docs:
+                g = gold.get(doc["id"])
+                if g is None:
+                    rest.write(json.dumps({"id": doc["id"], "text": doc["text"]}, ensure_ascii=False) + "\n")
+                elif g["split"] == "dev":
+                    entities = [{"start": a, "end": b, "label": label} for a, b, label in g["spans"]]
+                    f.write(json.dumps({"id": doc["id"], "text": doc["text"], "entities": entities}, ensure_ascii=False) + "\n")
+        print(f"{folder}/spans_dev.jsonl, {folder}/judgments_outside_gold.jsonl")
+        return 0
     if args.cmd == "agree":
         a, pa = read_pass(Path(args.a), docs)
         b, pb = read_pass(Path(args.b), docs)
