@@ -89,6 +89,7 @@ def _cmd_prelabel(args: argparse.Namespace) -> int:
 
 def _cmd_tag(args: argparse.Namespace) -> int:
     from nlp_judgments.apps.corpus import TagOptions, tag_corpus
+    from nlp_judgments.apps.corpus_output import describe_os_error
     from nlp_judgments.tagging.tagger import Tagger
 
     shard = None
@@ -116,7 +117,10 @@ def _cmd_tag(args: argparse.Namespace) -> int:
                            backend=args.backend)
 
     output = None if args.output in (None, "-") else Path(args.output)
-    stats = tag_corpus(make_tagger, args.inputs or ["-"], output, opts, shard)
+    try:
+        stats = tag_corpus(make_tagger, args.inputs or ["-"], output, opts, shard)
+    except OSError as e:  # a full disk, a read-only folder: the user's to fix, said in one line
+        raise ValueError(describe_os_error(e)) from e
     print(json.dumps(stats.to_dict(), ensure_ascii=False), file=sys.stderr)
     return 0
 

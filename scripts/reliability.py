@@ -8,10 +8,15 @@ fits in CI:
    command after each kill, then once to the end. Every id must appear exactly once, with the same
    entities and record as the reference (scores to 1e-3: a resumed run batches windows differently).
 2. **Hostile inputs**: ``--hostile`` generated input lines (empty, whitespace, huge, invalid UTF-8,
-   control characters, traditional characters, full/half width, HTML, malformed JSONL, missing or
-   duplicate ids, wrong types, lone surrogates, BOMs...). The run must exit 0, write exactly one line
-   per input line, and give every rejected input an error line with a reason.
-3. **Server**: ``nlp-judgments serve`` in a subprocess, ``--clients`` concurrent clients sending
+   control characters, NULs, bidi controls, 4-byte characters, CRLF, traditional characters,
+   full/half width, HTML, malformed JSONL, lines of only ``null``/``[]``/``"str"``, nesting 100000 deep,
+   ids that are lists, objects, floats, booleans, 25- or 5000-digit integers or 100000-character strings,
+   lone surrogates in ids and texts, BOMs...). The run must exit 0 and write one valid UTF-8 JSON line
+   per input line (none lost or duplicated), a reason for each rejected one; a re-run must add nothing.
+3. **Output safety**: an existing file that is not ``tag`` output given as ``-o`` (notes, a CSV, an
+   input JSONL, output with a broken line inside) must be refused and stay byte-identical; ``-o``
+   equal to an input (the same path, a link to it, a ``.txt`` in an input folder) must be refused.
+4. **Server**: ``nlp-judgments serve`` in a subprocess, ``--clients`` concurrent clients sending
    ``--requests`` requests each; counts non-200 answers and reports latency percentiles. Then
    **poison**: per hostile kind (a lone surrogate, escaped or as raw bytes; a NaN number), one
    poisoned request among ``--clients`` concurrent ones must get 422 and every other 200; and
@@ -26,6 +31,8 @@ Exits 1 when a check fails. Prints a table and writes JSON.
 from __future__ import annotations
 
 import argparse
+import contextlib
+import io
 import json
 import os
 import random
@@ -44,6 +51,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from nlp_judgments.apps.demo import demo_corpus
+from nlp_judgments.cli import main as cli_main
 from nlp_judgments.spans import read_spans_jsonl
 from nlp_judgments.tagging.encoders.tiny import build_tiny
 from nlp_judgments.training.config import load_config
@@ -127,6 +135,9 @@ def hostile_lines(n: int, rng: random.Random, max_chars: int) -> list[tuple[str,
         a = rng.randrange(len(t))
         return t[a : a + rng.randint(1, 400)]
 
+    def quoted(value: str) -> bytes:
+        return json.dumps(value, ensure_ascii=False).encode()
+
     def obj(doc_id, value, **extra) -> bytes:
         return json.dumps({"id": doc_id, "text": value, **extra}, ensure_ascii=rng.random() < 0.5).encode() + b"\n"
 
@@ -154,6 +165,22 @@ def hostile_lines(n: int, rng: random.Random, max_chars: int) -> list[tuple[str,
         "long_id": lambda i: (obj(f"h{i}-" + "x" * 5000, text()), True),
         "nul_in_json": lambda i: (obj(f"h{i}", "a\x00b" + text()), True),
         "extra_fields": lambda i: (obj(f"h{i}", text(), meta={"court": "某法院"}, spans=[1, 2]), True),
+        "huge_id": lambda i: (obj(f"h{i}-" + "编" * 100_000, text()), True),
+        "int_id_25_digits": lambda i: (b'{"id": %d, "text": %s}\n' % (10**24 + i, quoted(text())), True),
+        "int_id_5000_digits": lambda i: (b'{"id": 1' + b"0" * 4999 + b', "text": "x"}\n', False),
+        "weird_number_id": lambda i: (b'{"id": %s, "text": "x"}\n' % rng.choice([b"1e400", b"NaN", b"-Infinity", b"1.0"]), False),
+        "nul_bidi_id": lambda i: (obj(f"h{i}\x00\u202e\u2066", text()), True),
+        "bidi": lambda i: (obj(f"h{i}", "\u202e被告人\u2067张某\u2069\u200f" + text() + "\u202c"), True),
+        "astral": lambda i: (obj(f"h{i}", "𠀀𪚥" + text() + "🧑🏽‍⚖️"), True),
+        "escaped_pair": lambda i: (b'{"id": "h%d", "text": "\\ud83d\\ude00", "x": 1}\n' % i, True),
+        "crlf": lambda i: (obj(f"h{i}", text())[:-1] + b"\r\n", True),
+        "cr_inside": lambda i: (b'{"id": "h%d",\r "text":\r%s}\r\n' % (i, quoted(text())), True),
+        "bom_line": lambda i: (b"\xef\xbb\xbf" + obj(f"h{i}", text()), False),  # a BOM only counts on line 1
+        "deep_line": lambda i: (rng.choice([b"[", b'{"a":']) * 100_000 + b"\n", False),
+        "deep_id": lambda i: (b'{"id": ' + b"[" * 100_000 + b"]" * 100_000 + b', "text": "x"}\n', False),
+        "surrogate_id": lambda i: (b'{"id": "h%d\\udc80", "text": "x"}\n' % i, False),
+        "surrogate_id_and_text": lambda i: (b'{"id": "\\ud800h%d", "text": "\\udfff"}\n' % i, False),
+        "only_null": lambda i: (b"null\n", False),
     }
     names = list(kinds)
     out = []
@@ -170,10 +197,23 @@ def check_hostile(model: Path, workdir: Path, n: int, rng: random.Random) -> dic
     src = workdir / "hostile.jsonl"
     src.write_bytes(b"".join(raw for _, raw, _ in lines))
     out = workdir / "hostile_out.jsonl"
-    proc = subprocess.run(CLI + ["tag", "--model", str(model), str(src), "-o", str(out), "--records", "-q",
-                                 "--max-chars", str(max_chars), "--threads", "1"], env=ENV, capture_output=True, text=True)
-    got = {int(l["source"].rsplit(":", 1)[1]): l for l in map(json.loads, out.read_text(encoding="utf-8").splitlines())} \
-        if out.exists() else {}
+    args = ["tag", "--model", str(model), str(src), "-o", str(out), "--records", "-q", "--max-chars", str(max_chars),
+            "--threads", "1"]
+    proc = subprocess.run(CLI + args, env=ENV, capture_output=True, text=True)
+    first = out.read_bytes() if out.exists() else b""
+    again = io.StringIO()
+    with contextlib.redirect_stderr(again):  # a resume, in this process (all is done: no model loaded)
+        again_code = cli_main(args)
+    got, invalid, sources = {}, 0, Counter()
+    for raw in first.splitlines():
+        try:
+            line = json.loads(raw.decode("utf-8"))  # strict: every line valid UTF-8 and JSON
+            lineno = int(line["source"].rsplit(":", 1)[1])
+        except (ValueError, KeyError, TypeError, AttributeError):
+            invalid += 1
+            continue
+        sources[lineno] += 1
+        got[lineno] = line
     wrong, first_dup = [], True
     for lineno, (kind, raw, ok) in enumerate(lines, 1):
         line = got.get(lineno)
@@ -182,17 +222,62 @@ def check_hostile(model: Path, workdir: Path, n: int, rng: random.Random) -> dic
         if line is None:
             wrong.append((lineno, kind, "no output line"))
         elif ok and "error" in line:
-            wrong.append((lineno, kind, f"rejected: {line['error']}"))
+            wrong.append((lineno, kind, f"rejected: {line['error']}"[:200]))
         elif not ok and not line.get("error"):
             wrong.append((lineno, kind, "accepted"))
     reasons = Counter(re.sub(r"\d+", "N", l["error"].split(" (")[0].split(":")[0])[:50] for l in got.values() if "error" in l)
-    return {"inputs": n, "exit_code": proc.returncode, "crash": proc.returncode != 0, "output_lines": len(got),
+    return {"inputs": n, "kinds": len({k for k, _, _ in lines}), "exit_code": proc.returncode,
+            "crash": proc.returncode != 0 or again_code != 0, "output_lines": len(got),
+            "lost": sum(1 for i in range(1, n + 1) if i not in got), "duplicated": sum(c - 1 for c in sources.values()),
+            "invalid_lines": invalid, "resume_exit_code": again_code,
+            "resume_changed_output": (out.read_bytes() if out.exists() else b"") != first,
             "tagged": sum("error" not in l for l in got.values()), "rejected_with_reason": sum("error" in l for l in got.values()),
             "unexpected": wrong[:20], "unexpected_count": len(wrong), "reasons": dict(reasons.most_common(12)),
-            "stderr_tail": proc.stderr[-500:] if proc.returncode else ""}
+            "stderr_tail": (proc.stderr + again.getvalue())[-500:] if proc.returncode or again_code else ""}
 
 
-# --- 3. server -------------------------------------------------------------------------------
+# --- 3. output safety -------------------------------------------------------------------------
+
+def check_output_safety(model: Path, workdir: Path) -> dict:
+    """``-o`` at files not ``tag``'s and at inputs: each refused (exit 2, one line), every file unchanged."""
+    expect = {"foreign": "not the output of `tag`", "input": "-o is also an input"}  # in the error line
+    base = workdir / "safety"
+    (base / "docs").mkdir(parents=True)
+    src = base / "in.jsonl"
+    src.write_text('{"id": "a", "text": "被告人张某。"}\nnot json\n{"id": "b", "text": "被告人王某。"}\n', encoding="utf-8")
+    clean = base / "clean.jsonl"
+    clean.write_text('{"id": "c", "text": "被告人李某。"}\n', encoding="utf-8")
+    (base / "docs" / "a.txt").write_text("被告人赵某。", encoding="utf-8")
+    (base / "link.jsonl").symlink_to(src.resolve())
+    os.link(clean, base / "hard.jsonl")
+    ours = b'{"id": "x", "source": "in.jsonl:1", "chars": 3, "entities": []}\n'
+    foreign = {"notes.txt": "开庭笔记：\n第二行\n".encode(), "table.csv": b"id,text\n1,abc\n",
+               "copy_of_input.jsonl": clean.read_bytes(), "no_newline.txt": b"remember",
+               "broken_output.jsonl": ours + b"{garbage\n" + ours.replace(b'"x"', b'"y"'),
+               "binary.bin": bytes(range(256))}
+    for name, data in foreign.items():
+        (base / name).write_bytes(data)
+    cases = [([clean], base / name, "foreign") for name in foreign]
+    cases += [([src], src, "input"), ([clean], clean, "input"), ([base / "hard.jsonl"], clean, "input"),
+              ([src], base / "link.jsonl", "input"), ([base / "docs"], base / "docs" / "a.txt", "input"),
+              ([base / "docs"], base / "docs" / "new.txt", "input")]
+    results = []
+    for inputs, out, kind in cases:
+        before, err = {p: p.read_bytes() for p in base.rglob("*") if p.is_file()}, io.StringIO()
+        with contextlib.redirect_stderr(err):  # in this process: a refusal never loads the model
+            code = cli_main(["tag", "--model", str(model), *map(str, inputs), "-o", str(out), "-q"])
+        errors = [l for l in err.getvalue().splitlines() if l.startswith("error:")]
+        kept = {p: p.read_bytes() for p in base.rglob("*") if p.is_file()} == before
+        ok = code == 2 and kept and len(errors) == 1 and expect[kind] in errors[0] and "Traceback" not in err.getvalue()
+        results.append({"output": out.name, "kind": kind, "exit_code": code, "kept": kept, "ok": ok,
+                        "error": errors[0][:300] if errors else err.getvalue()[-300:]})
+    kinds = [r["kind"] for r in results]
+    return {"foreign_files": kinds.count("foreign"), "foreign_kept": sum(r["ok"] for r in results if r["kind"] == "foreign"),
+            "inputs_as_output": kinds.count("input"), "inputs_refused": sum(r["ok"] for r in results if r["kind"] == "input"),
+            "unexpected_count": sum(not r["ok"] for r in results), "cases": results}
+
+
+# --- 4. server -------------------------------------------------------------------------------
 
 def free_port() -> int:
     with socket.socket() as s:
@@ -354,15 +439,19 @@ def main(argv: list[str] | None = None) -> int:
         model = tiny_model(workdir)
         result = {"kills": check_kills(model, workdir, args.docs, args.kills, rng),
                   "hostile": check_hostile(model, workdir, args.hostile, rng),
+                  "output_safety": check_output_safety(model, workdir),
                   "server": check_server(model, args.clients, args.requests, rng)}
         result["seconds"] = round(time.perf_counter() - t0, 1)
 
-    k, h, s = result["kills"], result["hostile"], result["server"]
+    k, h, o, s = result["kills"], result["hostile"], result["output_safety"], result["server"]
     failures = []
     if k["lost"] or k["duplicated"] or k["different_from_uninterrupted"] or k["max_score_gap"] > 1e-3:
         failures.append("kills")
-    if h["crash"] or h["unexpected_count"]:
+    if (h["crash"] or h["unexpected_count"] or h["lost"] or h["duplicated"] or h["invalid_lines"]
+            or h["resume_changed_output"]):
         failures.append("hostile")
+    if o["unexpected_count"]:
+        failures.append("output")
     if s["errors"]:
         failures.append("server")
     if any(p["poisoned_status"] != 422 or p["others_failed"] for p in s["poison"].values()):
@@ -375,8 +464,13 @@ def main(argv: list[str] | None = None) -> int:
     print(f"{'kills':<10} {k['kills']} kills over {k['docs']} docs (lines written at each kill: {k['lines_when_killed']}); "
           f"lost {k['lost']}, duplicated {k['duplicated']}, different from an uninterrupted run {k['different_from_uninterrupted']} "
           f"(max score gap {k['max_score_gap']}, byte-identical: {k['identical_bytes']})")
-    print(f"{'hostile':<10} {h['inputs']} inputs: exit {h['exit_code']}, {h['tagged']} tagged, {h['rejected_with_reason']} "
-          f"rejected with a reason, {h['unexpected_count']} unexpected; reasons: {h['reasons']}")
+    print(f"{'hostile':<10} {h['inputs']} inputs of {h['kinds']} kinds: exit {h['exit_code']}, {h['tagged']} tagged, "
+          f"{h['rejected_with_reason']} rejected with a reason; lost {h['lost']}, duplicated {h['duplicated']}, "
+          f"invalid lines {h['invalid_lines']}, unexpected {h['unexpected_count']}; resume: exit {h['resume_exit_code']}, "
+          f"output changed: {h['resume_changed_output']}; reasons: {h['reasons']}")
+    print(f"{'output':<10} -o at a file that is not tag output: {o['foreign_kept']}/{o['foreign_files']} refused and "
+          f"byte-identical; -o equal to an input: {o['inputs_refused']}/{o['inputs_as_output']} refused; "
+          f"unexpected {o['unexpected_count']}")
     print(f"{'server':<10} {s['clients']} clients × {s['requests'] // max(s['clients'], 1)} requests: {s['errors']} errors, "
           f"{s['requests_per_second']} req/s, latency ms p50 {s['latency_ms']['p50']} p90 {s['latency_ms']['p90']} "
           f"p99 {s['latency_ms']['p99']} max {s['latency_ms']['max']}")

@@ -134,10 +134,10 @@ def test_txt_files_and_folders(model_dir, tmp_path):
 
 def test_writer_cuts_a_partial_line_and_knows_what_is_done(tmp_path):
     out = tmp_path / "out.jsonl"
-    out.write_bytes(b'{"id": "a", "source": "x:1"}\n{"id": null, "source": "x:2", "error": "e"}\n{"id": "c", "sour')
+    out.write_bytes(b'{"id": "a", "source": "x:1", "chars": 1}\n{"id": null, "source": "x:2", "error": "e"}\n{"id": "c", "sour')
     with ResumableWriter(out) as w:
         assert set(w.done) == {"a", "x:2"}
-        w.write({"id": "c", "source": "x:3"})
+        w.write({"id": "c", "source": "x:3", "chars": 1})
     assert [l["source"] for l in read_lines(out)] == ["x:1", "x:2", "x:3"]
     with ResumableWriter(out):
         with pytest.raises(ValueError, match="another run"):

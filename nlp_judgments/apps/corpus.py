@@ -6,23 +6,26 @@ on stdin. Every input document yields exactly one output line:
 
 - ``{"id", "source", "chars", "entities"?, "record"?, "text"?}`` for a tagged document;
 - ``{"id", "source", "error"}`` for one that could not be tagged (invalid UTF-8, malformed JSON,
-  no id, empty or over-long text, a failure inside the model...). ``id`` is ``null`` when the input
-  gave no usable, unique id; ``source`` (``file:line`` or the file) always says where it came from.
+  no id, empty or over-long text, a failure inside the model...), whatever its input line holds.
+  ``id`` is ``null`` when the input gave no usable, unique id; ``source`` (``file:line`` or the
+  file) always says where it came from.
 
 Memory stays flat in corpus size: documents are read, tagged and written a chunk at a time (only
 the set of written ids grows). Resuming: re-running the same command reads the output, skips
 documents already written and cuts a partial last line left by a crash, so each document appears
-once. Sharding: under ``accelerate launch`` (or ``--shard RANK/WORLD``) process ``r`` of ``n`` takes
-documents ``r, r + n, ...`` of the input stream and writes ``OUT.shard-r-of-n``; no collective
-communication is needed, only a shared file system. The process of rank 0 waits for every shard's
-``.done`` marker and appends the shards to ``OUT`` (in shard order, not input order).
+once; an existing file that is not ``tag`` output, or an output that is also an input, is refused
+and left untouched (``corpus_output.py``). Sharding: under ``accelerate launch`` (or ``--shard
+RANK/WORLD``) process ``r`` of ``n`` takes documents ``r, r + n, ...`` of the input stream and
+writes ``OUT.shard-r-of-n``; no collective communication is needed, only a shared file system. The
+process of rank 0 waits for every shard's ``.done`` marker and appends the shards to ``OUT`` (in
+shard order, not input order).
 
-Not here: the model (``tagger.py``) and record building (``records.py``).
+Not here: the model (``tagger.py``), record building (``records.py``), the output file's lines and
+the checks that protect it (``corpus_output.py``).
 """
 
 from __future__ import annotations
 
-import fcntl
 import hashlib
 import json
 import logging
@@ -33,10 +36,17 @@ import time
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Callable, Container, Iterable, Iterator, Sequence
+from typing import Callable, Container, Iterable, Iterator, Sequence
 
 from tqdm import tqdm
 
+from nlp_judgments.apps.corpus_output import (
+    ResumableWriter,
+    check_output_path,
+    dump_line,
+    line_key,
+    read_output,
+)
 from nlp_judgments.data.inputs import (
     STDIN,
     InputDoc,
@@ -49,69 +59,6 @@ from nlp_judgments.legal.records import record_from_model_and_rules
 from nlp_judgments.spans import Document
 
 log = logging.getLogger(__name__)
-
-
-# --------------------------------------------------------------------------------------------
-# Writing, resumably
-# --------------------------------------------------------------------------------------------
-
-
-def _line_key(obj: dict) -> str | None:
-    return obj.get("id") if obj.get("id") is not None else obj.get("source")
-
-
-class ResumableWriter:
-    """Appends JSON lines to ``path``; on opening, reads the keys already there and cuts a partial
-    last line (a crash mid-write), so a re-run writes each document once. Holds an exclusive lock:
-    two runs writing the same file is an error, not a corrupted file."""
-
-    def __init__(self, path: Path):
-        self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._file: IO[str] = self.path.open("a+", encoding="utf-8")
-        try:
-            fcntl.flock(self._file.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            self._file.close()
-            raise ValueError(f"{self.path}: another run is writing to this file") from None
-        self.done: dict[str, str] = {}  # key -> source of every line already written
-        self._recover()
-
-    def _recover(self) -> None:
-        good = 0
-        with self.path.open("rb") as f:
-            for raw in f:
-                if not raw.endswith(b"\n"):
-                    break
-                try:
-                    obj = json.loads(raw)
-                    self.done[_line_key(obj)] = obj.get("source")
-                except (json.JSONDecodeError, UnicodeDecodeError, AttributeError):
-                    break
-                good += len(raw)
-        size = self.path.stat().st_size
-        if good < size:
-            log.warning("%s: cutting %d bytes of a partial last line (an interrupted run)", self.path, size - good)
-            self._file.truncate(good)
-        self._file.seek(0, os.SEEK_END)
-
-    def write(self, obj: dict) -> None:
-        self._file.write(json.dumps(obj, ensure_ascii=False) + "\n")
-        self.done[_line_key(obj)] = obj.get("source")
-
-    def sync(self) -> None:
-        self._file.flush()
-        os.fsync(self._file.fileno())
-
-    def close(self) -> None:
-        self.sync()
-        self._file.close()
-
-    def __enter__(self) -> "ResumableWriter":
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.close()
 
 
 # --------------------------------------------------------------------------------------------
@@ -286,7 +233,7 @@ def _merge_shards(output: Path, parts: list[Path]) -> None:
                     if not raw.endswith(b"\n"):
                         break
                     obj = json.loads(raw)
-                    key, source = _line_key(obj), obj.get("source")
+                    key, source = line_key(obj), obj.get("source")
                     if key not in out.done:
                         out.write(obj)
                     elif out.done[key] != source and source not in out.done:
@@ -294,17 +241,6 @@ def _merge_shards(output: Path, parts: list[Path]) -> None:
     for part in parts:
         part.unlink()
         Path(f"{part}.done").unlink(missing_ok=True)
-
-
-def _read_keys(path: Path) -> dict[str, str]:
-    done = {}
-    if path.exists():
-        with path.open("rb") as f:
-            for raw in f:
-                if raw.endswith(b"\n"):
-                    obj = json.loads(raw)
-                    done[_line_key(obj)] = obj.get("source")
-    return done
 
 
 def tag_corpus(make_tagger: Callable[[], object], inputs: Sequence[str | Path], output: Path | None,
@@ -319,26 +255,30 @@ def tag_corpus(make_tagger: Callable[[], object], inputs: Sequence[str | Path], 
         raise ValueError(f"shard {rank}/{world}: the rank must be in [0, world)")
     if world > 1 and (output is None or STDIN in map(str, inputs)):
         raise ValueError("sharded tagging reads files, not stdin, and needs an output file (-o)")
+    if output is not None:
+        output = Path(output)
+        check_output_path(output, inputs)  # before anything is read or opened
     total = count_documents(inputs)
     if total is not None:
         total = len(range(rank, total, world))
     docs = iter_documents(inputs, (rank, world))
 
     if output is None:
-        return tag_stream(make_tagger, docs, lambda o: print(json.dumps(o, ensure_ascii=False), flush=True),
-                          set(), opts, total)
-    output = Path(output)
+        return tag_stream(make_tagger, docs, lambda o: print(dump_line(o), flush=True), set(), opts, total)
     if world == 1:
         with ResumableWriter(output) as out:
             if out.done:
                 log.info("%s: %d documents already written; resuming", output, len(out.done))
-            return tag_stream(make_tagger, docs, out.write, out.done, opts, total, on_chunk=out.sync)
+            stats = tag_stream(make_tagger, docs, out.write, out.done, opts, total, on_chunk=out.sync)
+        if stats.skipped and not stats.docs + stats.errors:
+            log.info("%s: nothing to do: all %d input documents are already in it", output, stats.skipped)
+        return stats
 
     part = output.with_name(f"{output.name}.shard-{rank}-of-{world}")
     marker = Path(f"{part}.done")
     fingerprint = _fingerprint(inputs, opts)
     marker.unlink(missing_ok=True)
-    merged = _read_keys(output)  # a previous run merged some shards already
+    merged, _ = read_output(output)  # a previous run merged some shards already (refuses a foreign file)
     with ResumableWriter(part) as out:
         stats = tag_stream(make_tagger, docs, out.write, merged.keys() | out.done.keys(), opts, total,
                            on_chunk=out.sync)

@@ -1,10 +1,12 @@
 """Input documents for corpus commands: JSONL files, ``.txt`` files, folders of them, or stdin.
 
-``iter_documents(inputs)`` yields one :class:`InputDoc` per input document, in a stable order, and
-never raises on a bad document: it comes back with ``error`` set (invalid UTF-8, malformed JSON, no
-or duplicate id, a text that is not a string). ``check_text`` says why a read text cannot be tagged.
-The id of a ``.txt`` file is its path inside the folder without ``.txt``; ``source`` is ``file:line``
-for JSONL and the file for ``.txt``.
+``iter_documents(inputs)`` yields one :class:`InputDoc` per input document (every non-blank JSONL
+line, every ``.txt`` file), in a stable order, and never raises on a bad document, whatever its line
+holds: it comes back with ``error`` set (invalid UTF-8, malformed or unreadable JSON, no, unusable or
+duplicate id, a text that is not a string, a ``.txt`` that is not a regular file). ``check_text``
+says why a read text cannot be tagged. The id of a ``.txt`` file is its path inside the folder
+without ``.txt``; ``source`` is ``file:line`` for JSONL and the file for ``.txt``. Ids and sources
+always encode as UTF-8: a lone surrogate (a file name that is not UTF-8) is written out as ``\\udXXX``.
 
 Not here: tagging and writing output (``apps.corpus``), training data formats (``data.formats``).
 """
@@ -12,12 +14,40 @@ Not here: tagging and writing output (``apps.corpus``), training data formats (`
 from __future__ import annotations
 
 import json
+import os
+import re
+import stat
 import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Iterator, Sequence
 
 STDIN = "-"
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def escape_surrogates(s: str) -> str:
+    r"""``s`` with every lone surrogate written out as ``\udXXX``, so that it encodes as UTF-8.
+
+    Python decodes a file name that is not UTF-8 into lone surrogates, and JSON may escape one.
+
+    >>> escape_surrogates("a\udcff.txt")
+    'a\\udcff.txt'
+    """
+    return _SURROGATE.sub(lambda m: f"\\u{ord(m.group()):04x}", s)
+
+
+def _preview(value: object) -> str:
+    """A short description of a JSON value for an error message, never the whole of a huge one.
+
+    >>> _preview([1, [2]]), _preview("x" * 100)[-8:], _preview(1.5)
+    ('a list of 2 items', "xxxx'...", '1.5')
+    """
+    if isinstance(value, (list, dict)):
+        return f"a {'list' if isinstance(value, list) else 'object'} of {len(value)} items"
+    if isinstance(value, str) and len(value) > 40:
+        return repr(value[:40]) + "..."
+    return repr(value)  # repr escapes lone surrogates
 
 
 @dataclass
@@ -44,13 +74,19 @@ def _jsonl_doc(raw: bytes, source: str) -> InputDoc:
         obj = json.loads(line)
     except json.JSONDecodeError as e:
         return InputDoc(source, error=f"malformed JSON: {e.msg} (column {e.colno})")
+    except RecursionError:
+        return InputDoc(source, error="unreadable JSON: nested too deeply")
+    except ValueError as e:  # an integer longer than sys.get_int_max_str_digits()
+        return InputDoc(source, error=f"unreadable JSON: {str(e).split(';')[0]}"[:200])
     if not isinstance(obj, dict):
         return InputDoc(source, error=f"expected a JSON object with 'id' and 'text', got {type(obj).__name__}")
     doc_id = obj.get("id")
     if isinstance(doc_id, bool) or not isinstance(doc_id, (str, int)) or str(doc_id).strip() == "":
-        reason = "no 'id'" if doc_id is None else f"'id' must be a non-empty string or integer, got {doc_id!r}"[:200]
+        reason = "no 'id'" if doc_id is None else f"'id' must be a non-empty string or integer, got {_preview(doc_id)}"
         return InputDoc(source, error=reason)
     doc_id = str(doc_id)
+    if (bad := _SURROGATE.search(doc_id)) is not None:  # it could not be written back as UTF-8
+        return InputDoc(source, error=f"'id' holds an unpaired surrogate at character {bad.start()}")
     text = obj.get("text")
     if not isinstance(text, str):
         return InputDoc(source, doc_id, error="no 'text'" if text is None else f"'text' must be a string, got {type(text).__name__}")
@@ -58,14 +94,33 @@ def _jsonl_doc(raw: bytes, source: str) -> InputDoc:
 
 
 def _txt_doc(path: Path, doc_id: str) -> InputDoc:
+    source, doc_id = escape_surrogates(str(path)), escape_surrogates(doc_id)
     try:
-        raw = path.read_bytes()
+        # Non-blocking, so that opening a FIFO does not wait for a writer; fstat then says not to
+        # read it (a FIFO, a device or a folder named *.txt would hang the run or fail later).
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
     except OSError as e:
-        return InputDoc(str(path), doc_id, error=f"cannot read: {e.strerror or e}")
+        return InputDoc(source, doc_id, error=f"cannot read: {e.strerror or e}")
     try:
-        return InputDoc(str(path), doc_id, raw.decode("utf-8-sig"))
+        mode = os.fstat(fd).st_mode
+        if not stat.S_ISREG(mode):
+            return InputDoc(source, doc_id, error=f"not a regular file ({_file_kind(mode)}): skipped, not read")
+        with os.fdopen(fd, "rb", closefd=False) as f:
+            raw = f.read()
+    except OSError as e:
+        return InputDoc(source, doc_id, error=f"cannot read: {e.strerror or e}")
+    finally:
+        os.close(fd)
+    try:
+        return InputDoc(source, doc_id, raw.decode("utf-8-sig"))
     except UnicodeDecodeError as e:
-        return InputDoc(str(path), doc_id, error=f"file is not valid UTF-8 (byte {e.start})")
+        return InputDoc(source, doc_id, error=f"file is not valid UTF-8 (byte {e.start})")
+
+
+def _file_kind(mode: int) -> str:
+    kinds = [(stat.S_ISDIR, "a folder"), (stat.S_ISFIFO, "a FIFO"), (stat.S_ISSOCK, "a socket"),
+             (stat.S_ISCHR, "a character device"), (stat.S_ISBLK, "a block device")]
+    return next((name for test, name in kinds if test(mode)), "not a regular file")
 
 
 def _raw_items(inputs: Sequence[str | Path]) -> Iterator[Callable[[], InputDoc]]:
@@ -80,16 +135,17 @@ def _raw_items(inputs: Sequence[str | Path]) -> Iterator[Callable[[], InputDoc]]
         path = Path(item)
         if path.is_dir():
             for txt in sorted(path.rglob("*.txt")):
-                yield lambda txt=txt: _txt_doc(txt, txt.relative_to(path).with_suffix("").as_posix())
+                yield lambda txt=txt, root=path: _txt_doc(txt, txt.relative_to(root).with_suffix("").as_posix())
         elif path.suffix == ".txt":
             yield lambda path=path: _txt_doc(path, path.stem)
         elif path.is_file():
+            name = escape_surrogates(str(path))
             with path.open("rb") as f:
                 for lineno, raw in enumerate(f, 1):
                     if lineno == 1 and raw.startswith(b"\xef\xbb\xbf"):
                         raw = raw[3:]
                     if raw.strip():  # blank lines are not documents
-                        yield lambda raw=raw, lineno=lineno: _jsonl_doc(raw, f"{path}:{lineno}")
+                        yield lambda raw=raw, lineno=lineno, name=name: _jsonl_doc(raw, f"{name}:{lineno}")
         else:
             raise FileNotFoundError(f"{path}: no such file or folder")
 
