@@ -456,8 +456,8 @@ def main(argv: list[str] | None = None) -> int:
         failures.append("server")
     if any(p["poisoned_status"] != 422 or p["others_failed"] for p in s["poison"].values()):
         failures.append("server-poison")
-    o = s["overload"]
-    if not o["refused"] or o["refused_without_retry_after"] or set(o["statuses"]) - {"200", "503"} or o["status_after"] != 200:
+    ov = s["overload"]
+    if not ov["refused"] or ov["refused_without_retry_after"] or set(ov["statuses"]) - {"200", "503"} or ov["status_after"] != 200:
         failures.append("server-overload")
     result["failed"] = failures
     print(f"{'check':<10} {'figures'}")
@@ -477,8 +477,8 @@ def main(argv: list[str] | None = None) -> int:
     print(f"{'poison':<10} 1 poisoned request among {s['clients']} concurrent, per kind: " + "; ".join(
         f"{kind} {p['poisoned_status']}, others {p['others_ok']} × 200 {p['others_failed'] or ''}".rstrip()
         for kind, p in s["poison"].items()))
-    print(f"{'overload':<10} {o['burst']} concurrent requests of 64 texts: {o['statuses']}, Retry-After {o['retry_after_s']} s "
-          f"({o['refused_without_retry_after']} refusals without it); next request {o['status_after']}")
+    print(f"{'overload':<10} {ov['burst']} concurrent requests of 64 texts: {ov['statuses']}, Retry-After {ov['retry_after_s']} s "
+          f"({ov['refused_without_retry_after']} refusals without it); next request {ov['status_after']}")
     print(f"{'result':<10} {'FAILED: ' + ', '.join(failures) if failures else 'all passed'} in {result['seconds']} s")
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     Path(args.out).write_text(json.dumps(result, ensure_ascii=False, indent=2), encoding="utf-8")
