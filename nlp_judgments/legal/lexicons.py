@@ -139,7 +139,7 @@ PROVINCE_ABBREVIATIONS = "京津沪渝冀晋辽吉黑苏浙皖闽赣鲁豫鄂湘
 
 # Administrative suffixes, longest first so 自治州 wins over 州-less readings.
 ADMIN_SUFFIXES: tuple[str, ...] = (
-    "特别行政区", "自治区", "自治州", "自治县", "自治旗", "地区", "林区", "矿区", "新区", "开发区",
+    "特别行政区", "自治区", "自治州", "自治县", "自治旗", "地区", "林区", "矿区", "新区", "开发区", "兵团",
     "实验区", "示范区", "高新区", "园区",
     "省", "市", "县", "区", "旗", "盟",
 )
