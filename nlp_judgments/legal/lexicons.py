@@ -27,6 +27,8 @@ class ChargeEntry:
     name: str
     chapter: str
     aliases: tuple[str, ...] = ()
+    # Former statutory names and the day each stopped being one (ISO date): 生产、销售假药罪 until 2021-03-01.
+    former: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -67,13 +69,15 @@ def load_charges(path: Path = LEXICON_DIR / "charges.txt") -> tuple[ChargeEntry,
         if not line or line.startswith("#"):
             continue
         name, aliases = _parse_line(line)
+        former = tuple((a.partition("@")[0], a.partition("@")[2]) for a in aliases if "@" in a)
+        aliases = [a.partition("@")[0] for a in aliases]
         for surface in (name, *aliases):
             if not surface.endswith("罪"):
                 raise ValueError(f"{path}:{lineno}: charge {surface!r} must end in 罪")
             if surface in seen:
                 raise ValueError(f"{path}:{lineno}: {surface!r} already listed under {seen[surface]!r}")
             seen[surface] = name
-        entries.append(ChargeEntry(name, chapter, tuple(aliases)))
+        entries.append(ChargeEntry(name, chapter, tuple(aliases), former))
     return tuple(entries)
 
 
