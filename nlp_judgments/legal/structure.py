@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 
 from nlp_judgments.legal import lexicons
 
@@ -91,7 +92,8 @@ _FEW_PARAGRAPHS, _LONG_TEXT = 4, 300
 _SENTENCE = re.compile(r"[^。]+。?")
 
 
-def paragraphs(text: str) -> list[tuple[int, int]]:
+@lru_cache(maxsize=4)  # segment() and the party lines read the same text's paragraphs
+def paragraphs(text: str) -> tuple[tuple[int, int], ...]:
     """``(start, end)`` of each paragraph: runs of text between newlines or ASCII spaces, indentation
     (full-width spaces) trimmed; sentences (to each 。) where the text has no paragraph breaks."""
     out = []
@@ -105,7 +107,7 @@ def paragraphs(text: str) -> list[tuple[int, int]]:
             out.append((s, e))
     if len(out) < _FEW_PARAGRAPHS and len(text) > _LONG_TEXT:
         out = [(m.start(), m.end()) for s, e in out for m in _SENTENCE.finditer(text, s, e)]
-    return out
+    return tuple(out)
 
 
 # A header glued to the text around it (a text without paragraph breaks): the court opens the text or
@@ -118,7 +120,7 @@ _GLUED_HEADER = re.compile(
 _GLUED_WINDOW = 300
 
 
-def _header(text: str, paras: list[tuple[int, int]]) -> tuple[int, list[Section]]:
+def _header(text: str, paras: tuple[tuple[int, int], ...]) -> tuple[int, list[Section]]:
     """The title and header sections, and the position where the body starts."""
     first = paras[:_HEADER_WINDOW]
     doc, court = None, None
@@ -148,7 +150,7 @@ def _header(text: str, paras: list[tuple[int, int]]) -> tuple[int, list[Section]
     return paras[end - 1][1], sections
 
 
-def _glued_header(text: str, paras: list[tuple[int, int]]) -> tuple[int, list[Section]]:
+def _glued_header(text: str, paras: tuple[tuple[int, int], ...]) -> tuple[int, list[Section]]:
     lo = paras[0][0] if paras else 0
     m = _GLUED_HEADER.search(text, lo, min(len(text), lo + _GLUED_WINDOW))
     if m is None:
@@ -182,7 +184,7 @@ def _classify(text: str, s: int, e: int) -> str | None:
     return None
 
 
-def _body(text: str, paras: list[tuple[int, int]], first: int, limit: int) -> list[Section]:
+def _body(text: str, paras: tuple[tuple[int, int], ...], first: int, limit: int) -> list[Section]:
     """Parties, procedure, charge, facts and reasoning: the paragraphs from position ``first`` that start
     before ``limit`` (a paragraph ``first`` falls inside is read from ``first``).
 
@@ -220,7 +222,7 @@ def _trim_end(text: str, s: int, e: int) -> int:
     return e
 
 
-def _signature(text: str, paras: list[tuple[int, int]], lo: int) -> tuple[int, int] | None:
+def _signature(text: str, paras: tuple[tuple[int, int], ...], lo: int) -> tuple[int, int] | None:
     """The signature block: the first run of bench, date and clerk paragraphs starting at or after ``lo``."""
     start = end = None
     for s, e in paras:
