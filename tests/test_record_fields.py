@@ -181,6 +181,13 @@ def test_a_name_the_verdict_spells_differently_is_linked_with_a_warning():
     assert any(w.startswith("刘晓东:") and "刘小东" in w for w in rec["warnings"])
 
 
+def test_masked_names_one_character_apart_are_two_people():
+    parties = "公诉机关青山市东湖区人民检察院。 被告人张某甲，男，1990年1月1日出生。"
+    rec = record(judgment(parties=parties, verdict="一、被告人张某甲犯盗窃罪，判处拘役三个月。 二、被告人张某乙犯盗窃罪，判处拘役一个月。"))
+    assert [(value(d["name"]), d["sentence"]["months"]["value"]) for d in rec["defendants"]] == [("张某甲", 3), ("张某乙", 1)]
+    assert uncertain(rec["defendants"][1]["name"])
+
+
 def test_a_judgment_in_one_paragraph():
     rec = record("被告人张某，男，1990年1月2日出生。判决如下：被告人张某犯盗窃罪，判处有期徒刑六个月。")
     (d,) = rec["defendants"]

@@ -116,9 +116,16 @@ def items(text: str, lo: int, hi: int) -> list[tuple[int, int]]:
     return [(bounds[i], bounds[i + 1]) for i in range(len(heads))]
 
 
+_MASK_CHARS = set("某甲乙丙丁戊己庚辛0123456789０１２３４５６７８９XxＸ×*＊")
+
+
 def _one_apart(a: str, b: str) -> bool:
-    """Two spellings of one name: same length, same first character, one other character differs."""
-    return len(a) == len(b) >= 2 and a[0] == b[0] and sum(x != y for x, y in zip(a, b)) == 1
+    """Two spellings of one name: same length, same first character, one other character differs, and
+    not where names are masked (张某甲 and 张某乙 are two people)."""
+    if len(a) != len(b) or len(a) < 2 or a[0] != b[0]:
+        return False
+    diff = [(x, y) for x, y in zip(a, b) if x != y]
+    return len(diff) == 1 and not set(diff[0]) & _MASK_CHARS
 
 
 class _People:
