@@ -22,6 +22,7 @@ from nlp_judgments.legal.normalize import (
     parse_date,
     parse_number,
     penalty_to_months,
+    statutory_name,
 )
 
 D = Decimal
@@ -96,6 +97,8 @@ PENALTIES = [
     ("有期徒刑七个月", "有期徒刑", 7, 0, False, None),
     ("有期徒刑一年十个月", "有期徒刑", 22, 0, False, None),
     ("判处有期徒刑一年零六个月", "有期徒刑", 18, 0, False, None),
+    ("有期徒刑一年又六个月", "有期徒刑", 18, 0, False, None),  # 又 joins the parts like 零
+    ("拘役一个月零十五天", "拘役", 1, 15, False, None),
     ("有期徒刑1年6个月", "有期徒刑", 18, 0, False, None),
     ("有期徒刑十年", "有期徒刑", 120, 0, False, None),
     ("有期徒刑十二年", "有期徒刑", 144, 0, False, None),
@@ -221,6 +224,27 @@ def test_charge_golden(text, name, match):
     got = canonical_charge(text)
     assert got is not None, text
     assert (got.name, got.match) == (name, match)
+
+
+# (text, day, name in force that day): Amendment XI renamed some charges from 2021-03-01.
+NAMED_ON = [
+    ("销售假药罪", "2019-06-27", "生产、销售假药罪"),
+    ("销售假药罪", "2021-03-01", "生产、销售、提供假药罪"),
+    ("生产、销售假药罪", None, "生产、销售、提供假药罪"),  # no date: the current name
+    ("销售劣药罪", "2018", "生产、销售劣药罪"),  # a year is enough
+    ("非法收购珍贵、濒危野生动物制品罪", "2017-05-01", "非法收购、运输、出售珍贵、濒危野生动物、珍贵、濒危野生动物制品罪"),
+    ("非法猎捕珍贵、濒危野生动物罪", "2017-05-01", "非法猎捕、杀害珍贵、濒危野生动物罪"),
+    ("危害珍贵、濒危野生动物罪", "2022-01-01", "危害珍贵、濒危野生动物罪"),
+    ("侮辱国歌罪", "2019-01-01", "侮辱国歌罪"),
+    ("盗窃罪", "2019-01-01", "盗窃罪"),
+    ("贩卖毒品罪", "2015-01-01", "走私、贩卖、运输、制造毒品罪"),
+    ("某某罪", "2019-01-01", None),
+]
+
+
+@pytest.mark.parametrize("text,day,name", NAMED_ON)
+def test_statutory_name_on_a_day(text, day, name):
+    assert statutory_name(text, day) == name
 
 
 @pytest.mark.parametrize("text", ["盗窃", "犯罪", "某某罪", "", "罪", "数罪"])

@@ -51,6 +51,16 @@ def _spans(text):
         ("河南省郑州航空港经济综合实验区人民法院", ("河南省郑州航空港经济综合实验区人民法院", "COURT")),  # long zone names
         ("审判员李某 二O一八年五月二十八日", ("二O一八年五月二十八日", "DATE")),
         ("依照《中华人民共和国刑法》第二百六十四条、第六十七条第三款之规定", ("《中华人民共和国刑法》第二百六十四条、第六十七条第三款", "LAW")),
+        ("云南省青溪哈尼族彝族自治州中级人民法院", ("云南省青溪哈尼族彝族自治州中级人民法院", "COURT")),  # long autonomous areas
+        ("公诉机关云南省青溪苗族瑶族傣族自治县人民检察院。", ("云南省青溪苗族瑶族傣族自治县人民检察院", "PROCURATORATE")),
+        ("于2019年3月1日经青溪县人民检察院批准逮捕", ("青溪县人民检察院", "PROCURATORATE")),  # not 日经青溪县…
+        ("青溪县人民法院审理青溪县人民检察院指控", ("青溪县人民检察院", "PROCURATORATE")),  # not 审理青溪县…
+        ("山东省青山市市北区人民法院", ("山东省青山市市北区人民法院", "COURT")),  # a district named 市北
+        ("公诉机关广东省青山市第二市区人民检察院。", ("广东省青山市第二市区人民检察院", "PROCURATORATE")),
+        ("新疆生产建设兵团第十五师中级人民法院", ("新疆生产建设兵团第十五师中级人民法院", "COURT")),
+        ("南通市经济技术开发区人民检察院", ("南通市经济技术开发区人民检察院", "PROCURATORATE")),  # 经 of 经济
+        ("被告人艾力·买买提，男，1990年1月1日出生。", ("艾力·买买提", "DEFENDANT")),  # a middle dot
+        ("被告人张xx，男，1990年1月1日出生。", ("张xx", "DEFENDANT")),  # a masked name in Latin letters
     ],
 )
 def test_finds_exact_span(text, expected):
@@ -70,6 +80,11 @@ def test_finds_exact_span(text, expected):
 )
 def test_stays_silent(text):
     assert prelabel_text(text) == []
+
+
+@pytest.mark.parametrize("text", ["法定代理人王某（系被告人之母），女，1970年1月1日出生。", "被告人之父，男，1960年出生。"])
+def test_a_guardian_s_relation_is_no_defendant(text):
+    assert not [t for t, label in _spans(text) if label == "DEFENDANT"]
 
 
 def test_defendants_from_header_tagged_everywhere():

@@ -20,9 +20,9 @@ _GAIN_CUE = re.compile(r"违法所得|非法获利|获利|渔利|非法所得")
 _ROLE_BEFORE = ("被告人", "上诉人", "原审被告人", "罪犯")
 _NEWLINE = re.compile(r"\n")
 _FULL_STOP = re.compile(r"。")
-_GENDER = re.compile(r"[，,（(]\s*(男|女)\s*(?=[，,。；;）)]|$)")
+GENDER = re.compile(r"[，,（(]\s*(男|女)\s*(?=[，,。；;）)]|$)")
 _DAY = "[0-9〇○零一二三四五六七八九十]{4}年[0-9〇○零一二三四五六七八九十]{1,2}月[0-9〇○零一二三四五六七八九十]{1,3}日"
-_BIRTH = re.compile(f"({_DAY})(?:出生|生[，,。])|(?:出生于|生于)({_DAY})")
+BIRTH = re.compile(f"({_DAY})(?:出生|生[，,。])|(?:出生于|生于)({_DAY})")
 # How far (characters) an amount may sit after its 违法所得/获利 cue: 违法所得共计人民币 is 7.
 GAIN_CUE_WINDOW = 10
 
@@ -36,7 +36,7 @@ def header_defendants(text: str, ents: Entities, verdict_start: int | None) -> l
               or text.endswith(("出生于", "生于"), 0, d.start)]
     birth_starts = [d.start for d in births]
     newline, full_stop = Searcher(_NEWLINE, text), Searcher(_FULL_STOP, text)
-    gender_in, birth_in = Searcher(_GENDER, text), Searcher(_BIRTH, text)
+    gender_in, birth_in = Searcher(GENDER, text), Searcher(BIRTH, text)
     for x in ents.of("DEFENDANT", 0, limit):
         # A header is the role, the name, then a comma or full stop (被告人X，男 / 被告人X。因本案…);
         # 被告人X犯… and 被告人X、Y… are mentions, not headers. The first header of a name wins.

@@ -27,6 +27,8 @@ class ChargeEntry:
     name: str
     chapter: str
     aliases: tuple[str, ...] = ()
+    # Former statutory names and the day each stopped being one (ISO date): 生产、销售假药罪 until 2021-03-01.
+    former: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -67,13 +69,15 @@ def load_charges(path: Path = LEXICON_DIR / "charges.txt") -> tuple[ChargeEntry,
         if not line or line.startswith("#"):
             continue
         name, aliases = _parse_line(line)
+        former = tuple((a.partition("@")[0], a.partition("@")[2]) for a in aliases if "@" in a)
+        aliases = [a.partition("@")[0] for a in aliases]
         for surface in (name, *aliases):
             if not surface.endswith("罪"):
                 raise ValueError(f"{path}:{lineno}: charge {surface!r} must end in 罪")
             if surface in seen:
                 raise ValueError(f"{path}:{lineno}: {surface!r} already listed under {seen[surface]!r}")
             seen[surface] = name
-        entries.append(ChargeEntry(name, chapter, tuple(aliases)))
+        entries.append(ChargeEntry(name, chapter, tuple(aliases), former))
     return tuple(entries)
 
 
@@ -139,7 +143,7 @@ PROVINCE_ABBREVIATIONS = "京津沪渝冀晋辽吉黑苏浙皖闽赣鲁豫鄂湘
 
 # Administrative suffixes, longest first so 自治州 wins over 州-less readings.
 ADMIN_SUFFIXES: tuple[str, ...] = (
-    "特别行政区", "自治区", "自治州", "自治县", "自治旗", "地区", "林区", "矿区", "新区", "开发区",
+    "特别行政区", "自治区", "自治州", "自治县", "自治旗", "地区", "林区", "矿区", "新区", "开发区", "兵团",
     "实验区", "示范区", "高新区", "园区",
     "省", "市", "县", "区", "旗", "盟",
 )

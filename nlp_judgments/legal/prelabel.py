@@ -17,6 +17,7 @@ from bisect import bisect_left, insort
 from typing import Iterable, Iterator
 
 from nlp_judgments.legal import lexicons
+from nlp_judgments.legal.institutions import find_institutions
 from nlp_judgments.legal.normalize import (
     amount_to_yuan,
     canonical_charge,
@@ -30,59 +31,6 @@ _CJK = r"\u4e00-\u9fff"
 # When two proposals overlap, the earlier label in this order wins (then the longer span).
 # Institutions and numbers are the most certain; a fine's amount belongs to its PENALTY.
 PRIORITY = ("CASE_NO", "LAW", "COURT", "PROCURATORATE", "PENALTY", "CHARGE", "DATE", "AMOUNT", "APP", "DEFENDANT")
-
-# --- institutions ------------------------------------------------------------------------------
-
-_SUFFIX_CHARS = set("省市县区旗盟")  # not 州: 杭州市, 郑州市
-# Characters that end a place name when reading leftwards from an institution's tail.
-_STOP_CHARS = set("向由被在于至及和与、，。；：:,.;（）()“”\"‘’ \n\t\u3000以将对的据关院向称人诉即系从自到")
-
-
-def _institution_start(text: str, pos: int) -> int | None:
-    """Read administrative units leftwards from ``pos``; return where the name starts, or None."""
-    start = pos
-    units = 0
-    while True:
-        province = next((p for p in lexicons.PROVINCES if text.endswith(p, 0, start)), None)
-        if province:
-            return start - len(province)
-        suffix = next((s for s in lexicons.ADMIN_SUFFIXES if text.endswith(s, 0, start)), None)
-        if suffix is None:
-            break
-        i = start - len(suffix)
-        j = i
-        # The name part: CJK, not an admin suffix char, not a stop char, at most 6 chars (12 for the
-        # zones that carry long names: 郑州航空港经济综合实验区, 苏州工业园区).
-        longest = 12 if len(suffix) > 1 and suffix.endswith("区") else 6
-        while j > 0 and i - j < longest and re.match(f"[{_CJK}]", text[j - 1]) and text[j - 1] not in _SUFFIX_CHARS \
-                and text[j - 1] not in _STOP_CHARS:
-            j -= 1
-        if i - j < 1 or (i - j == 1 and units == 0 and suffix in ("区", "市")):
-            break
-        start = j
-        units += 1
-    return start if units else None
-
-
-_SPECIAL_COURTS = ("铁路运输", "海事", "知识产权", "互联网", "金融", "林区", "农垦")
-
-
-def _find_institutions(text: str, tail: re.Pattern, label: str) -> Iterator[Span]:
-    for m in tail.finditer(text):
-        if text.startswith("最高", m.start() - 2) and m.group(0) in ("人民法院", "人民检察院"):
-            yield Span(m.start() - 2, m.end(), label)
-            continue
-        start = _institution_start(text, m.start())
-        if start is None and m.group(0).startswith(_SPECIAL_COURTS):
-            # Special courts carry a bare city name: 锦州铁路运输法院, 上海海事法院.
-            before = text[max(0, m.start() - 4) : m.start()]
-            for n in range(len(before), 1, -1):
-                if re.fullmatch(f"[{_CJK}]+", before[-n:]) and not set(before[-n:]) & _STOP_CHARS:
-                    start = m.start() - n
-                    break
-        if start is not None and m.end() - start <= 40:
-            yield Span(start, m.end(), label)
-
 
 # --- case numbers and laws ---------------------------------------------------------------------
 
@@ -131,7 +79,7 @@ def _find_laws(text: str) -> Iterator[Span]:
 # --- penalties, charges, money, dates ----------------------------------------------------------
 
 _CN = "0-9一二两三四五六七八九十零"
-_TERM = rf"(?:[{_CN}]+年)?零?(?:[{_CN}]+个?月)?(?:[{_CN}]+日)?"
+_TERM = rf"(?:[{_CN}]+年)?[零又]?(?:[{_CN}]+个?月)?(?:[{_CN}]+日)?"
 _MONEY = r"(?:人民币|¥|￥)?[0-9０-９.,，一二两三四五六七八九十百千万亿零〇壹贰叁肆伍陆柒捌玖拾佰仟]+(?:余|多)?(?:万|亿)?(?:余|多)?元"
 _PENALTY_RE = re.compile(
     rf"死刑[，,]?缓期[一二两]年执行"
@@ -277,12 +225,14 @@ def _find_apps(text: str) -> Iterator[Span]:
         yield Span(s, e, "APP")
 
 
-_NAME = rf"[{_CJK}0-9×ＸX*＊]{{1,5}}?"
+# A name: up to five characters, masked ones with Latin letters (李XX, 张xx, 王××), or parts joined by
+# a middle dot (阿不力克木·模沙).
+_NAME = rf"(?:[{_CJK}A-Za-z]{{1,10}}[·•・][{_CJK}A-Za-z]{{1,10}}|[{_CJK}0-9×ＸXx*＊]{{1,5}}?)"
 _DEFENDANT_HEAD = re.compile(
     rf"(?:被告人|上诉人（原审被告人）|上诉人\(原审被告人\)|原审被告人|罪犯)[：:]?(?:自报)?(?P<name>{_NAME})"
     rf"(?=[，,（(](?:男|女|曾用名|化名|绰号|又名|别名|自报|自称|汉族|\d|[一二]〇|[12][0-9]{{3}}年))"
 )
-_NAME_BAD = ("某某某某", "男", "女", "辩护人", "供述", "律师", "系", "在", "于")
+_NAME_BAD = ("某某某某", "男", "女", "辩护人", "供述", "律师", "系", "在", "于", "之")  # 之母: a guardian's relation
 # Never inside a name: 被告人张某的供述，2015年… looks like a header to the pattern above.
 _NAME_BAD_PARTS = ("的", "供述", "辩解", "陈述", "证言")
 
@@ -293,7 +243,7 @@ _DEFENDANT_INLINE = re.compile(
     rf"(?:被告人|上诉人)(?P<name>[{_CJK}](?:某[某甲乙丙丁戊]?|[0-9]{{1,2}})|[{_CJK}]{{2,3}}?)"
     rf"(?=[，,、。；（(的在于将因及和与系到被伙窃趁先持用驾以向对从等供辩称明无犯])"
 )
-_NOT_NAME_START = set("的对在及均亦到家等所供具系将已与和其认自能无辩未虽先后当如同各一二三四五六七八九十某因为是称应可不提没故多伙主")
+_NOT_NAME_START = set("的对在及均亦到家等所供具系将已与和其认自能无辩未虽先后当如同各一二三四五六七八九十某因为是称应可不提没故多伙主之")
 
 
 # Characters that occur in legal words after 被告人 (犯罪, 缓刑, 酌情, 实施) but rarely in names.
@@ -352,8 +302,8 @@ def _occurrences(text: str, names: set[str]) -> Iterator[tuple[int, int]]:
 
 _FINDERS = (
     _find_case_numbers, _find_laws,
-    lambda t: _find_institutions(t, lexicons.COURT_TAIL, "COURT"),
-    lambda t: _find_institutions(t, lexicons.PROCURATORATE_TAIL, "PROCURATORATE"),
+    lambda t: find_institutions(t, lexicons.COURT_TAIL, "COURT"),
+    lambda t: find_institutions(t, lexicons.PROCURATORATE_TAIL, "PROCURATORATE"),
     _find_penalties, _find_charges, _find_dates, _find_amounts, _find_apps, _find_defendants,
 )
 

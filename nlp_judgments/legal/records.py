@@ -1,7 +1,8 @@
-"""Case records: turn one judgment's entity spans into a structured, evidence-carrying record.
+"""Case records: turn one judgment into a structured, evidence-carrying record, with or without a model.
 
-``build_record(text, entities)`` reads spans from any source (gold :class:`~nlp_judgments.spans.Span`,
-tagger :class:`~nlp_judgments.tagging.tagger.Entity`, plain dicts with start/end/label) and returns a
+``build_record(text, entities)`` reads the judgment's structure with rules (``structure.segment``)
+and its entity spans from any source (gold :class:`~nlp_judgments.spans.Span`, tagger
+:class:`~nlp_judgments.tagging.tagger.Entity`, plain dicts with start/end/label), and returns a
 JSON-serialisable dict; ``record_from_rules(text)`` does the same over the rule pre-labeller.
 The record's shape is ``resources/record.schema.json`` (shipped with the package).
 
@@ -13,31 +14,32 @@ Evidence shape (one rule everywhere): every leaf value is a *field*::
 next to ``value`` (a case number's ``year``/``court_code``/``procedure``, an amount's
 ``currency``/``approximate``). A value that is a default rather than read from the text (no
 probation → ``probation_months`` 0) has empty evidence; a value that could not be found is
-``null`` with empty evidence and, where that matters, a line in ``warnings``.
+``null`` with empty evidence and a line in ``warnings``. A value the builder had to guess (a
+typo read, a fallback taken, a choice between readings) carries ``"uncertain": true``, and a
+line in ``warnings`` starts with whose field it is and says why: filter on them to check by hand.
 
-Top-level keys: ``case_number``, ``court``, ``procuratorate``, ``judgment_date`` (fields or
-null), ``defendants`` (one object per defendant: ``name``, ``gender``, ``birth_date``,
-``charges``, ``sentence`` {``type``, ``months``, ``probation_months``, ``reprieve_months``},
-``fine_yuan``, ``illegal_gain_yuan``, ``supplementary``, ``probation_revoked``), ``apps``,
-``amounts``, ``dates``, ``law_articles`` (lists of fields) and ``warnings`` (strings).
+Each field comes from the part of the judgment where it belongs (``case_fields.py``): court and
+case number from the header, the procuratorate from the party lines, the date from the
+signature block; defendants from the party lines (``parties.py``), their charges and sentences
+from the verdict read as a grammar (``verdict.py``, ``clauses.py``). Where a part is missing the
+builder falls back to the entity spans and says so. Top-level keys: ``case_number``, ``court``,
+``procuratorate``, ``judgment_date`` (fields or null), ``defendants`` (one object per defendant:
+``name``, ``aliases``, ``unit``, ``gender``, ``birth_date``, ``charges``, ``sentence`` {``type``,
+``months``, ``probation_months``, ``reprieve_months``}, ``fine_yuan``, ``illegal_gain_yuan``,
+``supplementary``, ``probation_revoked``), ``apps``, ``amounts``, ``dates``, ``law_articles``
+(lists of fields), ``sections`` (the parts found: ``kind``, ``start``, ``end``) and ``warnings``.
 
-How the verdict is linked: the verdict is the text after the last 判决如下 up to 如不服本判决 /
-本判决为终审判决 / the bench signature; it is split into numbered items (一、二、…). In an item,
-each DEFENDANT span directly followed by 犯 opens a conviction segment that runs to the next
-such span; its CHARGE and PENALTY spans belong to that defendant. With 决定执行 (several crimes
-punished together) the penalties after it are the executed sentence. Illegal gains are AMOUNT
-spans right after 违法所得/获利/渔利, attributed to the nearest 被告人-introduced name earlier in
-the same sentence; a name listed jointly (甲、乙退缴的违法所得共计…) is ambiguous and only warned.
+Charges are named as in force on the judgment's date (a 2019 judgment convicts of 生产、销售假药罪,
+renamed 生产、销售、提供假药罪 in 2021). Illegal gains are AMOUNT spans right after
+违法所得/获利/渔利, attributed to the nearest 被告人-introduced name earlier in the same sentence;
+a name listed jointly (甲、乙退缴的违法所得共计…) is ambiguous and only warned.
 
-The parts: ``evidence.py`` (the entities indexed for these lookups, the field shape),
-``defendants.py`` (party headers, illegal gains), ``verdict.py`` (the verdict and its items). Every
-lookup bisects sorted positions or reads each sentence once, so a record takes time linear (up to
-a log factor) in the text: a 200,000-character judgment with hundreds of defendants takes well
+Every step reads each part once or bisects sorted positions, so a record takes time linear (up to a
+log factor) in the text: a 200,000-character judgment with hundreds of defendants takes well
 under a second (``benchmarks/records_speed.py``).
 
-Left out: second-instance bookkeeping (which first-instance sentence was upheld), civil claims,
-restitution orders, and money in foreign currencies (kept in its own currency, with a warning).
-Never raises on odd input: everything it cannot resolve becomes a warning.
+Not here: civil claims, restitution orders, and money in foreign currencies (kept in its own
+currency, with a warning). Never raises on odd input: everything it cannot resolve is a warning.
 """
 
 from __future__ import annotations
@@ -51,7 +53,7 @@ from importlib import resources
 from itertools import accumulate
 from typing import Any, Sequence
 
-from nlp_judgments.legal import lexicons
+from nlp_judgments.legal import case_fields, lexicons
 from nlp_judgments.legal.defendants import (
     GAIN_CUE_WINDOW,
     gain_field,
@@ -59,8 +61,10 @@ from nlp_judgments.legal.defendants import (
     illegal_gains,
 )
 from nlp_judgments.legal.evidence import Entities, clean_entities, field, get, number
-from nlp_judgments.legal.normalize import amount_to_yuan, parse_case_number, parse_date
+from nlp_judgments.legal.normalize import amount_to_yuan, parse_date, statutory_name
+from nlp_judgments.legal.parties import defendants_of, read_parties
 from nlp_judgments.legal.prelabel import prelabel_text
+from nlp_judgments.legal.structure import find, segment
 from nlp_judgments.legal.verdict import (
     PRINCIPAL,
     SUPPLEMENTARY,
@@ -77,31 +81,6 @@ _LAW_NAME = re.compile(r"《[^》]+》|(?:中华人民共和国)?(?:刑法|刑�
 
 
 # --- document-level fields ---------------------------------------------------------------------
-
-def _case_number(text: str, ents: Entities, warnings: list[str]) -> dict | None:
-    court_numbers, other = [], []
-    for x in ents.of("CASE_NO"):
-        parsed = parse_case_number(x.surface)
-        (court_numbers if parsed and parsed.court_code else other).append((x, parsed))
-    if not court_numbers:
-        if other:
-            warnings.append("no court case number; only procuratorate or unparsed numbers found")
-        else:
-            warnings.append("no case number found")
-        return None
-    x, p = court_numbers[0]  # the header comes first; later ones are cited earlier cases
-    return field(text, x.surface, [x.key], year=p.year, court_code=p.court_code, procedure=p.procedure,
-                  serial=p.serial)
-
-
-def _first_named(text: str, ents: Entities, label: str, warnings: list[str]) -> dict | None:
-    found = ents.of(label)
-    if not found:
-        warnings.append(f"no {label} found")
-        return None
-    first = found[0]
-    return field(text, first.surface, [x.key for x in found if x.surface == first.surface])
-
 
 def _dates(text: str, ents: Entities, warnings: list[str]) -> list[dict]:
     out, reference = [], None
@@ -120,7 +99,7 @@ def _dates(text: str, ents: Entities, warnings: list[str]) -> list[dict]:
     return out
 
 
-def _judgment_date(text: str, dates: list[dict], verdict_start: int | None, warnings: list[str]) -> dict | None:
+def _last_date(text: str, dates: list[dict], verdict_start: int | None) -> dict | None:
     """The last full date after the verdict, preferring one in Chinese numerals (二〇一七年六月二十八日,
     how judgments are dated) and never a bound of the term (即自2017年3月16日起至2018年6月25日止)."""
     def term_bound(d: dict) -> bool:
@@ -133,7 +112,6 @@ def _judgment_date(text: str, dates: list[dict], verdict_start: int | None, warn
         chinese = [d for d in after if re.match("[〇○零一二三四五六七八九]", d["evidence"][0]["text"])]
         day = chinese or after
     if not day:
-        warnings.append("no judgment date found" + (" after the verdict" if verdict_start is not None else ""))
         return None
     last = day[-1]
     return {"value": last["value"], "evidence": last["evidence"]}
@@ -188,45 +166,52 @@ def build_record(text: str, entities: Sequence) -> dict:
     text = text if isinstance(text, str) else ""
     warnings: list[str] = []
     ents = clean_entities(text, entities, warnings)
-    bounds = verdict_bounds(text)
+    sections = segment(text)
+    verdict = find(sections, "verdict")
+    bounds = (verdict.start, verdict.end) if verdict else verdict_bounds(text)
     if bounds is None:
         warnings.append("no verdict section (判决如下) found")
     dates = _dates(text, ents, warnings)
+    parties = read_parties(text, find(sections, "parties"))
     record: dict[str, Any] = {
-        "case_number": _case_number(text, ents, warnings),
-        "court": _first_named(text, ents, "COURT", warnings),
-        "procuratorate": _first_named(text, ents, "PROCURATORATE", warnings),
-        "judgment_date": _judgment_date(text, dates, bounds[0] if bounds else None, warnings),
+        "case_number": case_fields.case_number(text, sections, ents, warnings),
+        "court": case_fields.court(text, sections, ents, warnings),
+        "procuratorate": case_fields.procuratorate(text, parties, sections, ents, warnings),
+        "judgment_date": case_fields.judgment_date(
+            text, sections, _last_date(text, dates, bounds[0] if bounds else None), warnings),
     }
-    defendants = header_defendants(text, ents, bounds[0] if bounds else None)
-    links = verdict_links(text, ents, bounds, warnings) if bounds else {}
-    known = {d["name"]["value"] for d in defendants}
+    defendants = _defendants(text, parties, ents, bounds, warnings)
+    people = {d["name"]["value"]: [a["value"] for a in d["aliases"]] for d in defendants}
+    links = verdict_links(text, bounds[0], bounds[1], people, warnings) if bounds else {}
     for name, link in links.items():
-        if name not in known and "sentence" in link:
-            warnings.append(f"{name}: sentenced in the verdict but has no party header")
-            first = ents.first("DEFENDANT", name)
-            defendants.append({"name": field(text, name, [first.key]), "gender": field(text, None),
-                               "birth_date": field(text, None)})
-            known.add(name)
+        if name not in people and (link.get("sentence") or link.get("charges")):
+            warnings.append(f"{name}: convicted in the verdict but has no party line (name: uncertain)")
+            found = text.find(name, bounds[0], bounds[1])
+            defendant = _defendant(text, field(text, name, [(found, found + len(name))] if found >= 0 else []))
+            defendant["name"]["uncertain"] = True
+            defendants.append(defendant)
+            people[name] = []
     if not defendants:
         warnings.append("no defendants found")
-    if bounds and not any("sentence" in link for link in links.values()):
+    if bounds and not any(link.get("sentence") or link.get("charges") for link in links.values()):
         warnings.append("the verdict names no convicted defendant (被告人X犯…罪)")
-    names = [d["name"]["value"] for d in defendants]
-    gains = illegal_gains(text, ents, names, warnings)
+    on = _judgment_day(record)
+    gains = illegal_gains(text, ents, list(people), warnings)
     for d in defendants:
         name = d["name"]["value"]
         link = links.get(name, {})
-        if bounds and "sentence" not in link:
+        if bounds and not (link.get("sentence") or link.get("charges") or link.get("fine_yuan", {}).get("value")):
             warnings.append(f"{name}: no verdict item convicts this defendant")
-        d["charges"] = link.get("charges", [])
+        d["charges"] = [_named_on(c, on) for c in link.get("charges", [])]
         d["sentence"] = link.get("sentence")
         d["fine_yuan"] = link.get("fine_yuan", field(text, None))
         d["illegal_gain_yuan"] = gain_field(text, name, gains.get(name, []), warnings)
         d["supplementary"] = link.get("supplementary", [])
         d["probation_revoked"] = field(text, bool(link.get("revoked")), link.get("revoked", ()))
+        if link.get("revoked"):
+            warnings.append(f"{name}: probation revoked (撤销缓刑) in the verdict")
     for name in gains:
-        if name not in known:
+        if name not in people:
             warnings.append(f"illegal gain attributed to {name}, who is not a listed defendant")
     record.update({
         "defendants": defendants,
@@ -234,9 +219,54 @@ def build_record(text: str, entities: Sequence) -> dict:
         "amounts": _amounts(text, ents, warnings),
         "dates": dates,
         "law_articles": _laws(text, ents),
+        "sections": [{"kind": x.kind, "start": x.start, "end": x.end} for x in sections],
         "warnings": warnings,
     })
     return record
+
+
+def _defendant(text: str, name: dict, aliases: list | None = None, unit: dict | None = None, gender: dict | None = None,
+               birth: dict | None = None) -> dict:
+    return {"name": name, "aliases": aliases or [], "unit": unit or field(text, False),
+            "gender": gender or field(text, None), "birth_date": birth or field(text, None)}
+
+
+def _defendants(text: str, parties: list, ents: Entities, bounds: tuple[int, int] | None,
+                warnings: list[str]) -> list[dict]:
+    """The defendants of the party lines; without any, the DEFENDANT spans' headers (uncertain)."""
+    out = []
+    for p in defendants_of(parties):
+        out.append(_defendant(
+            text, field(text, p.name, [p.span]), [field(text, a, [span]) for a, span in p.aliases],
+            field(text, p.kind == "unit", [(p.line[0], p.line[0] + len(p.role))] if p.kind == "unit" else ()),
+            field(text, p.gender[0], [p.gender[1]]) if p.gender else None,
+            field(text, p.birth[0], [p.birth[1]]) if p.birth else None,
+        ))
+    if out:
+        return out
+    for d in header_defendants(text, ents, bounds[0] if bounds else None):
+        d["name"]["uncertain"] = True
+        warnings.append(f"{d['name']['value']}: no party line; the name comes from a 被告人 mention (name: uncertain)")
+        out.append(_defendant(text, d["name"], gender=d["gender"], birth=d["birth_date"]))
+    return out
+
+
+def _judgment_day(record: dict) -> str | None:
+    """The day charges are named on: the judgment date, else the case number's year."""
+    if record["judgment_date"] and record["judgment_date"]["value"]:
+        return record["judgment_date"]["value"]
+    if record["case_number"] and record["case_number"].get("year"):
+        return str(record["case_number"]["year"])
+    return None
+
+
+def _named_on(charge: dict, on: str | None) -> dict:
+    """A charge field with the statutory name in force on ``on`` (written form in its evidence)."""
+    written = charge["evidence"][0]["text"] if charge["evidence"] else charge["value"]
+    named = statutory_name(written, on)
+    if named is not None and named != charge["value"]:
+        return {**charge, "value": named}
+    return charge
 
 
 def record_from_rules(text: str) -> dict:

@@ -19,7 +19,11 @@ amount keeps its currency), and calendar arithmetic beyond 次日/同年/同月 
 """
 
 from nlp_judgments.legal.normalize.case_numbers import CaseNumber, parse_case_number
-from nlp_judgments.legal.normalize.charges import Charge, canonical_charge
+from nlp_judgments.legal.normalize.charges import (
+    Charge,
+    canonical_charge,
+    statutory_name,
+)
 from nlp_judgments.legal.normalize.dates import DateValue, parse_date
 from nlp_judgments.legal.normalize.money import Amount, amount_to_yuan
 from nlp_judgments.legal.normalize.numbers import parse_number
@@ -28,4 +32,5 @@ from nlp_judgments.legal.normalize.penalties import Penalty, penalty_to_months
 __all__ = [
     "Amount", "CaseNumber", "Charge", "DateValue", "Penalty",
     "amount_to_yuan", "canonical_charge", "parse_case_number", "parse_date", "parse_number", "penalty_to_months",
+    "statutory_name",
 ]

@@ -102,3 +102,32 @@ def canonical_charge(text: str) -> Charge | None:
     c, name = min(hits, key=lambda h: (len(h[0]), h[0]))
     return Charge(name, text, "selection", chapters[name])
 
+
+
+@lru_cache(maxsize=None)
+def _former() -> dict[str, tuple[tuple[str, str], ...]]:
+    return {e.name: e.former for e in lexicons.load_charges() if e.former}
+
+
+def statutory_name(text: str, on: str | None) -> str | None:
+    """The statutory name in force on day ``on`` (ISO date, or a year) of the charge written ``text``.
+
+    A charge renamed since (Amendment XI, in force 2021-03-01) keeps its former name in a judgment
+    dated before the renaming, when the text names it or a selection of it; otherwise, and without
+    a date, the canonical (current) name. None if ``text`` is not a known charge.
+
+    >>> statutory_name("销售假药罪", "2019-06-27"), statutory_name("销售假药罪", "2022-01-05")
+    ('生产、销售假药罪', '生产、销售、提供假药罪')
+    """
+    charge = canonical_charge(text)
+    if charge is None or not on:
+        return charge.name if charge else None
+    s = fold(text).strip("，,。；;").replace("(", "（").replace(")", "）")
+    for w in ("涉嫌犯", "涉嫌", "构成", "犯"):
+        if s.startswith(w) and len(s) > len(w) + 1:
+            s = s[len(w):]
+            break
+    for former, until in _former().get(charge.name, ()):
+        if str(on) < until and (s == former or _derivable(s, former)):
+            return former
+    return charge.name
