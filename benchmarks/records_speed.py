@@ -13,6 +13,10 @@ subprocess, one after the other; the table names the CPU (``model name`` of ``/p
     python benchmarks/records_speed.py --json runs/bench/records_speed.json
     python benchmarks/records_speed.py --compare-with /tmp/old --json runs/bench/records_speed.json
 
+``--command`` adds the end-to-end row the records issue sets its target on (300,000 characters per
+second): ``nlp-judgments tag --records`` without a model over ``--judgments`` (reading, the rules,
+records, writing JSON lines), in a subprocess, from the command's own characters-per-second figure.
+
 Figures on a shared machine are noisy: compare rows of one run, don't quote them across runs.
 """
 
@@ -26,6 +30,7 @@ import random
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -196,6 +201,24 @@ def _table(rows: list[dict]) -> str:
     return "\n".join(lines)
 
 
+def command_rows(judgments: Path, repeats: int) -> list[dict]:
+    """``nlp-judgments tag --records`` (rules alone) over ``judgments``: the median of ``repeats`` runs of
+    the command's own figures (its clock starts after start-up, so Python's import time is left out)."""
+
+
+    runs = []
+    with tempfile.TemporaryDirectory() as tmp:
+        for k in range(repeats):
+            out = Path(tmp) / f"records-{k}.jsonl"
+            proc = subprocess.run([sys.executable, "-m", "nlp_judgments.cli", "tag", "--records", "-q", str(judgments),
+                                   "-o", str(out)], capture_output=True, text=True, check=True)
+            runs.append(json.loads(proc.stderr.strip().splitlines()[-1]))
+    best = statistics.median(r["chars_per_second"] for r in runs)
+    return [{"version": "this", "input": judgments.name, "function": "tag --records",
+             "chars": runs[0]["chars"], "seconds": statistics.median(r["seconds"] for r in runs),
+             "chars_per_s": round(best)}]
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--judgments", type=Path, default=JUDGMENTS, help="JSONL with a 'text' per line (read only)")
@@ -204,6 +227,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--repeats", type=int, default=3, help="timed runs per figure; the median is reported")
     parser.add_argument("--compare-with", type=Path, help="a folder holding another version's nlp_judgments/")
     parser.add_argument("--json", type=Path, help="write the rows and the machine here")
+    parser.add_argument("--command", action="store_true", help="also time `nlp-judgments tag --records` without a model")
     parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)  # one version, rows as JSON
     args = parser.parse_args(argv)
     if args.worker:
@@ -215,6 +239,8 @@ def main(argv: list[str] | None = None) -> int:
     rows = []
     for version, root in versions.items():
         rows += [{"version": version, **r} for r in _run_version(root, args)]
+    if args.command:
+        rows += command_rows(args.judgments, args.repeats)
     machine = {"cpu": cpu_name(), "cores": os.cpu_count(), "python": platform.python_version(),
                "platform": platform.platform()}
     print(f"CPU: {machine['cpu']} ({machine['cores']} cores), Python {machine['python']}")

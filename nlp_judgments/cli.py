@@ -90,7 +90,6 @@ def _cmd_prelabel(args: argparse.Namespace) -> int:
 def _cmd_tag(args: argparse.Namespace) -> int:
     from nlp_judgments.apps.corpus import TagOptions, tag_corpus
     from nlp_judgments.apps.corpus_output import describe_os_error
-    from nlp_judgments.tagging.tagger import Tagger
 
     shard = None
     if args.shard:
@@ -104,17 +103,14 @@ def _cmd_tag(args: argparse.Namespace) -> int:
     opts = TagOptions(records=args.records, entities=args.entities if args.entities is not None else not args.records,
                       include_text=args.include_text, max_chars=args.max_chars, chunk_chars=args.chunk_chars,
                       progress=not args.quiet)
-    model = Path(args.model)
-    if not (model / "nlp_judgments.json").is_file():
-        raise FileNotFoundError(f"{model}: not a model folder (no nlp_judgments.json); give model-best/ of a training run")
-    if args.backend.startswith("onnx"):
-        from nlp_judgments.tagging.onnx import onnx_file
+    if args.model is None:  # the rules alone: no torch, rule speed
+        from nlp_judgments.legal.rule_tagger import RuleTagger
 
-        onnx_file(model, int8=args.backend == "onnx-int8")  # fail before any input is read
-
-    def make_tagger() -> Tagger:
-        return Tagger.load(model, device=args.device, batch_size=args.batch_size, num_threads=args.threads or None,
-                           backend=args.backend)
+        if args.rules:
+            raise ValueError("--rules combines a --model with the rules; without --model the rules tag alone")
+        make_tagger = RuleTagger
+    else:
+        make_tagger = _model_tagger(args)
 
     output = None if args.output in (None, "-") else Path(args.output)
     try:
@@ -123,6 +119,21 @@ def _cmd_tag(args: argparse.Namespace) -> int:
         raise ValueError(describe_os_error(e)) from e
     print(json.dumps(stats.to_dict(), ensure_ascii=False), file=sys.stderr)
     return 0
+
+
+def _model_tagger(args: argparse.Namespace):
+    """A function that loads ``--model`` as ``tag`` asked for, after checking the folder."""
+    from nlp_judgments.tagging.tagger import Tagger
+
+    model = Path(args.model)
+    if not (model / "nlp_judgments.json").is_file():
+        raise FileNotFoundError(f"{model}: not a model folder (no nlp_judgments.json); give model-best/ of a training run")
+    if args.backend.startswith("onnx"):
+        from nlp_judgments.tagging.onnx import onnx_file
+
+        onnx_file(model, int8=args.backend == "onnx-int8")  # fail before any input is read
+    return lambda: Tagger.load(model, device=args.device, batch_size=args.batch_size,
+                               num_threads=args.threads or None, backend=args.backend, rules=args.rules)
 
 
 def _cmd_encoder(args: argparse.Namespace) -> int:
@@ -262,8 +273,9 @@ def build_parser() -> argparse.ArgumentParser:
                        description="Tag JSONL files ({id, text} per line), .txt files or folders of .txt "
                                    "(stdin if none). Re-running the same command resumes; under "
                                    "`accelerate launch` the corpus is sharded across processes.")
-    p.add_argument("--model", required=True, help="a model folder (model-best/ or model-last/)")
+    p.add_argument("--model", help="a model folder (model-best/ or model-last/); without one the rules tag alone")
     p.add_argument("inputs", nargs="*", help="JSONL files, .txt files or folders; '-' or none: JSONL on stdin")
+    p.add_argument("--rules", action="store_true", help=RULES_HELP)
     p.add_argument("-o", "--output", help="output JSONL (resumable); default: stdout")
     p.add_argument("--records", action="store_true", help="add a case record (model + rule spans) to each line")
     p.add_argument("--entities", action=argparse.BooleanOptionalAction, default=None,
@@ -372,11 +384,13 @@ def _configure_logging(verbose: bool) -> None:
                         datefmt="%H:%M:%S")
     if not verbose:
         # Our own log says what matters (labels, alignment, scores); the libraries' per-call
-        # load reports, checkpoint lines and file-writing bars drown it.
-        import transformers
-
-        transformers.utils.logging.set_verbosity_error()
-        transformers.utils.logging.disable_progress_bar()
+        # load reports, checkpoint lines and file-writing bars drown it. Said through the variables
+        # they read at import, so that a command that needs no model never imports transformers.
+        os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
+        os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+        if "transformers" in sys.modules:  # imported already (a caller in the same process)
+            sys.modules["transformers"].utils.logging.set_verbosity_error()
+            sys.modules["transformers"].utils.logging.disable_progress_bar()
         logging.getLogger("accelerate").setLevel(logging.WARNING)
         os.environ.setdefault("DATASETS_VERBOSITY", "error")  # read when datasets is imported, if a table is read
         os.environ.setdefault("HF_DATASETS_DISABLE_PROGRESS_BARS", "1")

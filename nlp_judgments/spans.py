@@ -45,6 +45,23 @@ class Span:
         return {"start": self.start, "end": self.end, "label": self.label}
 
 
+@dataclass(frozen=True)
+class Entity:
+    """A tagged span with its text, a confidence and where it came from: what taggers return."""
+    start: int
+    end: int
+    label: str
+    text: str
+    score: float  # mean probability of the predicted tag over the entity's tokens (span head: the span's); rules: 1
+    source: str = "model"  # "model", or "rules" for a rule pre-labeller span (``Tagger(rules=True)``, ``RuleTagger``)
+
+    def to_dict(self) -> dict:
+        return {"start": self.start, "end": self.end, "label": self.label, "text": self.text,
+                "score": round(self.score, 4), "source": self.source}
+
+
+
+
 @dataclass
 class Document:
     id: str

@@ -82,3 +82,27 @@ def test_demo_quick(tmp_path, capsys):
     assert code == 0
     assert "demo-001" in stdout and "micro" in stdout
     assert "case record" in stdout and "（2022）浙0113刑初215号" in stdout  # rules fill what the model misses
+
+
+def test_tag_without_a_model_uses_the_rules_alone(tmp_path, capsys):
+    import subprocess
+    import sys
+
+    from nlp_judgments.legal.records import record_from_rules
+
+    text = ("上海市长宁区人民法院 刑事判决书 （2021）沪0105刑初123号 公诉机关上海市长宁区人民检察院。 "
+            "被告人李某，男，1990年1月2日出生。 本院认为，被告人李某犯盗窃罪。判决如下：被告人李某犯盗窃罪，"
+            "判处有期徒刑六个月，并处罚金人民币二千元。 审判员王某 二〇二一年三月四日")
+    src = tmp_path / "in.jsonl"
+    src.write_text(json.dumps({"id": "a", "text": text}, ensure_ascii=False) + "\n", encoding="utf-8")
+    # In a fresh interpreter: the rules alone load neither torch nor transformers.
+    probe = ("import sys; from nlp_judgments.cli import main; "
+             f"code = main(['tag', '--records', '--entities', '-q', {str(src)!r}, '-o', {str(tmp_path / 'out.jsonl')!r}]); "
+             "print(code, 'torch' in sys.modules, 'transformers' in sys.modules)")
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+    assert done.stdout.split() == ["0", "False", "False"], done.stderr
+    line = json.loads((tmp_path / "out.jsonl").read_text(encoding="utf-8"))
+    assert line["record"] == record_from_rules(text)
+    assert line["entities"] and {e["source"] for e in line["entities"]} == {"rules"}
+    code, _, err = run(capsys, "tag", "--rules", str(src), "-o", str(tmp_path / "o2.jsonl"))
+    assert code == 2 and "--rules combines a --model" in err

@@ -55,7 +55,6 @@ from nlp_judgments.data.inputs import (
     iter_documents,
 )
 from nlp_judgments.legal.prelabel import prelabel_text
-from nlp_judgments.legal.records import record_from_model_and_rules
 from nlp_judgments.spans import Document
 
 log = logging.getLogger(__name__)
@@ -118,7 +117,7 @@ def _tag_chunk(tagger, docs: list[InputDoc], opts: TagOptions) -> list[dict]:
             line["entities"] = [e.to_dict() for e in entities]
         if opts.records:
             try:
-                line["record"] = record_from_model_and_rules(doc.text, entities)
+                line["record"] = tagger.record(doc.text, entities)
             except Exception as e:
                 log.debug("record failed for %s", doc.source, exc_info=True)
                 lines.append(_error_line(doc, f"building the record failed: {type(e).__name__}: {e}"[:500]))

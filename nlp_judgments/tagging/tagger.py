@@ -32,7 +32,6 @@ import logging
 import os
 import time
 from collections import Counter
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Sequence
 
@@ -40,9 +39,13 @@ import numpy as np
 import torch
 
 from nlp_judgments.legal.prelabel import prelabel_text
-from nlp_judgments.legal.records import combine_spans
+from nlp_judgments.legal.records import (
+    build_record,
+    combine_spans,
+    record_from_model_and_rules,
+)
 from nlp_judgments.legal.schema import LABELS
-from nlp_judgments.spans import Span
+from nlp_judgments.spans import Entity, Span
 from nlp_judgments.tagging.artifacts import ModelMeta, load_model
 from nlp_judgments.tagging.encoding import TokenIndex
 from nlp_judgments.tagging.hardware import warn_if_emulated_bf16
@@ -52,22 +55,6 @@ from nlp_judgments.tagging.options import BACKENDS
 from nlp_judgments.tagging.windows import merge_windows, window_starts
 
 log = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True)
-class Entity:
-    start: int
-    end: int
-    label: str
-    text: str
-    score: float  # mean probability of the predicted tag over the entity's tokens (span head: the span's); rules: 1
-    source: str = "model"  # "model", or "rules" for a rule pre-labeller span (``Tagger(rules=True)``)
-
-    def to_dict(self) -> dict:
-        return {"start": self.start, "end": self.end, "label": self.label, "text": self.text,
-                "score": round(self.score, 4), "source": self.source}
-
-
 
 
 class Tagger:
@@ -145,6 +132,11 @@ class Tagger:
                 found = combine_spans(found, ruled)
             out.append(found)
         return out
+
+    def record(self, text: str, entities: Sequence[Entity]) -> dict:
+        """The case record of ``text`` from its entities (``tag``'s output for it): with ``rules`` they
+        already hold the rules' spans; otherwise the rules fill in (``record_from_model_and_rules``)."""
+        return build_record(text, entities) if self.rules else record_from_model_and_rules(text, entities)
 
     def predict_spans(self, texts: Sequence[str]) -> list[list[Span]]:
         if self.rules:
