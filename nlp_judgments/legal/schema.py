@@ -179,7 +179,7 @@ _INFOS: tuple[LabelInfo, ...] = (
         boundary=(
             "One span per law: the law name (with its 《》 if present) through the last article, paragraph "
             "or item cited from it (第六十七条第三款、第五十二条). Excludes 依照, 根据 and 之规定. "
-            "A bare article list with no law name (第六十四条) is LAW too."
+            "A bare article list with no law name before it (第六十四条) is not tagged (docs/SPAN_GOLD.md)."
         ),
         examples=(
             "《中华人民共和国刑法》第二百六十四条、第六十七条第三款",
