@@ -20,8 +20,12 @@ writes ``OUT.shard-r-of-n``; no collective communication is needed, only a share
 process of rank 0 waits for every shard's ``.done`` marker and appends the shards to ``OUT`` (in
 shard order, not input order).
 
+Parquet: an output named ``*.parquet`` gets the same rows as typed columns (and a records table
+beside it with ``--records``), written as a part file per chunk and merged when the stream is done;
+resuming, refusing a foreign file and sharding work as above (``parquet_output.py``).
+
 Not here: the model (``tagger.py``), record building (``records.py``), the output file's lines and
-the checks that protect it (``corpus_output.py``).
+the checks that protect it (``corpus_output.py``), Parquet files (``parquet_output.py``, ``parquet_rows.py``).
 """
 
 from __future__ import annotations
@@ -47,6 +51,14 @@ from nlp_judgments.apps.corpus_output import (
     line_key,
     read_output,
 )
+from nlp_judgments.apps.parquet_output import (
+    PartWriter,
+    check_paths,
+    is_parquet,
+    merge_parts,
+    shard_marker,
+)
+from nlp_judgments.apps.parquet_rows import options_of
 from nlp_judgments.data.inputs import (
     STDIN,
     InputDoc,
@@ -256,7 +268,7 @@ def tag_corpus(make_tagger: Callable[[], object], inputs: Sequence[str | Path], 
         raise ValueError("sharded tagging reads files, not stdin, and needs an output file (-o)")
     if output is not None:
         output = Path(output)
-        check_output_path(output, inputs)  # before anything is read or opened
+        (check_paths if is_parquet(output) else check_output_path)(output, inputs)  # before anything is read
     total = count_documents(inputs)
     if total is not None:
         total = len(range(rank, total, world))
@@ -264,13 +276,14 @@ def tag_corpus(make_tagger: Callable[[], object], inputs: Sequence[str | Path], 
 
     if output is None:
         return tag_stream(make_tagger, docs, lambda o: print(dump_line(o), flush=True), set(), opts, total)
+    if is_parquet(output):
+        return _tag_parquet(make_tagger, inputs, docs, output, opts, total, rank, world, poll_seconds)
     if world == 1:
         with ResumableWriter(output) as out:
             if out.done:
                 log.info("%s: %d documents already written; resuming", output, len(out.done))
             stats = tag_stream(make_tagger, docs, out.write, out.done, opts, total, on_chunk=out.sync)
-        if stats.skipped and not stats.docs + stats.errors:
-            log.info("%s: nothing to do: all %d input documents are already in it", output, stats.skipped)
+        _say_if_nothing_to_do(output, stats)
         return stats
 
     part = output.with_name(f"{output.name}.shard-{rank}-of-{world}")
@@ -284,11 +297,43 @@ def tag_corpus(make_tagger: Callable[[], object], inputs: Sequence[str | Path], 
     marker.write_text(fingerprint)
     if rank == 0:
         parts = [output.with_name(f"{output.name}.shard-{r}-of-{world}") for r in range(world)]
-        log.info("rank 0: waiting for %d shards to finish", world)
-        while not all(Path(f"{p}.done").is_file() and Path(f"{p}.done").read_text() == fingerprint for p in parts):
-            time.sleep(poll_seconds)
+        _wait_for_shards([Path(f"{p}.done") for p in parts], fingerprint, poll_seconds)
         _merge_shards(output, parts)
         log.info("merged %d shards into %s", world, output)
+    return stats
+
+
+def _say_if_nothing_to_do(output: Path, stats: TagStats) -> None:
+    if stats.skipped and not stats.docs + stats.errors:
+        log.info("%s: nothing to do: all %d input documents are already in it", output, stats.skipped)
+
+
+def _wait_for_shards(markers: list[Path], fingerprint: str, poll_seconds: float) -> None:
+    """Until every shard's marker vouches for this run's inputs and options (rank 0 merges then)."""
+    log.info("rank 0: waiting for %d shards to finish", len(markers))
+    while not all(m.is_file() and m.read_text() == fingerprint for m in markers):
+        time.sleep(poll_seconds)
+
+
+def _tag_parquet(make_tagger: Callable[[], object], inputs: Sequence[str | Path], docs: Iterable[InputDoc],
+                 output: Path, opts: TagOptions, total: int | None, rank: int, world: int,
+                 poll_seconds: float) -> TagStats:
+    """``tag_corpus`` into Parquet (``parquet_output.py``): parts per chunk, merged by rank 0 when all are in."""
+    options = options_of(opts.records, opts.entities or not opts.records, opts.include_text)
+    with PartWriter(output, options, (rank, world)) as out:
+        shard_marker(output, rank, world).unlink(missing_ok=True)
+        if out.done:
+            log.info("%s: %d documents already written; resuming", output, len(out.done))
+        stats = tag_stream(make_tagger, docs, out.write, out.done, opts, total, on_chunk=out.flush)
+    if world > 1:
+        fingerprint = _fingerprint(inputs, opts)
+        shard_marker(output, rank, world).write_text(fingerprint)
+        if rank != 0:
+            return stats
+        _wait_for_shards([shard_marker(output, r, world) for r in range(world)], fingerprint, poll_seconds)
+    merged = merge_parts(output, options)
+    log.debug("%s: merged %d parts", output, merged)
+    _say_if_nothing_to_do(output, stats)
     return stats
 
 

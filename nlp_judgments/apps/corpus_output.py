@@ -37,8 +37,9 @@ _SURROGATE = re.compile("[\ud800-\udfff]")
 class NotOurOutput(ValueError):
     """An existing file given as the output that ``tag`` did not write: it must not be touched."""
 
-    def __init__(self, path: Path, lineno: int, why: str):
-        super().__init__(f"{path}: not the output of `tag` (line {lineno}: {why}); refusing to write to it. "
+    def __init__(self, path: Path, lineno: int | None, why: str):  # lineno: None for a Parquet file
+        where = why if lineno is None else f"line {lineno}: {why}"
+        super().__init__(f"{path}: not the output of `tag` ({where}); refusing to write to it. "
                          "Give -o a new file, or the output of an earlier `tag` run to resume it")
 
 

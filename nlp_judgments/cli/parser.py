@@ -82,7 +82,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--model", help="a model folder (model-best/ or model-last/); without one the rules tag alone")
     p.add_argument("inputs", nargs="*", help="JSONL files, .txt files or folders; '-' or none: JSONL on stdin")
     p.add_argument("--rules", action="store_true", help=RULES_HELP)
-    p.add_argument("-o", "--output", help="output JSONL (resumable); default: stdout")
+    p.add_argument("-o", "--output", help="output JSONL, or Parquet when it ends in .parquet (typed columns; with "
+                                          "--records also OUT.records.parquet, a row per defendant); resumable; "
+                                          "default: JSONL on stdout")
     p.add_argument("--records", action="store_true", help="add a case record (model + rule spans) to each line")
     p.add_argument("--entities", action=argparse.BooleanOptionalAction, default=None,
                    help="write the entity list (default: yes, or no when --records is given)")
