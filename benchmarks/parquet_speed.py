@@ -35,21 +35,11 @@ from pathlib import Path
 from nlp_judgments.apps.corpus import TagOptions, tag_corpus, tag_stream
 from nlp_judgments.data.inputs import iter_documents
 from nlp_judgments.legal.rule_tagger import RuleTagger
+from nlp_judgments.tagging.hardware import cpu_name
 
 ROOT = Path(__file__).resolve().parents[1]
 JUDGMENTS = ROOT.parent / "shared" / "data" / "judge_docs" / "judgments.jsonl"
 DEMO = ROOT / "nlp_judgments" / "resources" / "demo" / "judgments.jsonl"
-
-
-def cpu_name() -> str:
-    """``model name`` from ``/proc/cpuinfo`` (the processor, where Linux says it), else ``platform``'s."""
-    try:
-        for line in Path("/proc/cpuinfo").read_text(encoding="utf-8").splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
 
 
 def demo_corpus(path: Path, copies: int) -> Path:

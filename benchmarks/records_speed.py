@@ -37,6 +37,7 @@ from pathlib import Path
 # The package on sys.path: each version's worker runs with PYTHONPATH set to that version's folder.
 from nlp_judgments.legal.prelabel import prelabel_text
 from nlp_judgments.legal.records import record_from_rules
+from nlp_judgments.tagging.hardware import cpu_name
 
 ROOT = Path(__file__).resolve().parents[1]
 JUDGMENTS = ROOT.parent / "shared" / "data" / "judge_docs" / "judgments.jsonl"
@@ -134,17 +135,6 @@ def judgment_like(n_chars: int, seed: int = 0) -> str:
             missing -= len(h) + len(f) + len(i) + 2 * len(name) + 4
         text = assemble()
     return text
-
-
-def cpu_name() -> str:
-    """``model name`` from ``/proc/cpuinfo`` (the processor, where Linux says it), else ``platform``'s."""
-    try:
-        for line in Path("/proc/cpuinfo").read_text(encoding="utf-8").splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
 
 
 def _timed(fn, texts: list[str], repeats: int) -> float:

@@ -16,10 +16,9 @@ directly: no display, and no process-wide backend switch. Not here: training, sc
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
-from nlp_judgments.spans import DataError
+from nlp_judgments.spans import DataError, read_jsonl_objects
 
 LOG_NAME = "train_log.jsonl"
 MISSING_MATPLOTLIB = "plotting needs matplotlib: pip install 'nlp-judgments[plot]'"
@@ -35,17 +34,10 @@ def read_log(path: str | Path) -> list[dict]:
         raise FileNotFoundError(f"{path}: no training log (train.py writes {LOG_NAME} at each dev evaluation; "
                                 "a run without a dev set has none)")
     by_step: dict[int, dict] = {}
-    with path.open(encoding="utf-8") as f:
-        for lineno, raw in enumerate(f, start=1):
-            if not raw.strip():
-                continue
-            try:
-                entry = json.loads(raw)
-            except json.JSONDecodeError as e:
-                raise DataError(f"malformed JSON ({e.msg} at column {e.colno})", path, lineno) from None
-            if not isinstance(entry, dict) or not isinstance(entry.get("step"), int):
-                raise DataError("a log line must be an object with an integer 'step'", path, lineno)
-            by_step[entry["step"]] = entry
+    for lineno, entry in read_jsonl_objects(path):
+        if not isinstance(entry, dict) or not isinstance(entry.get("step"), int):
+            raise DataError("a log line must be an object with an integer 'step'", path, lineno)
+        by_step[entry["step"]] = entry
     if not by_step:
         raise DataError("empty training log: no dev evaluation was logged yet", path)
     return [by_step[s] for s in sorted(by_step)]

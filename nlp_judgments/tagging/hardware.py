@@ -8,6 +8,7 @@ asks here before choosing it, and warns when a user asks for it explicitly on su
 from __future__ import annotations
 
 import logging
+import platform
 from pathlib import Path
 
 
@@ -24,6 +25,18 @@ def cpu_has_native_bf16(cpuinfo: str | None = None) -> bool:
         if line.startswith("flags"):
             flags.update(line.split(":", 1)[-1].split())
     return bool(flags & {"avx512_bf16", "amx_bf16"})
+
+
+def cpu_name() -> str:
+    """``model name`` from ``/proc/cpuinfo`` (the processor, where Linux says it), else ``platform``'s:
+    what benchmarks print beside every figure."""
+    try:
+        for line in Path("/proc/cpuinfo").read_text(encoding="utf-8").splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
 
 
 def warn_if_emulated_bf16(log: logging.Logger, setting: str, instead: str) -> None:
