@@ -12,7 +12,14 @@ import pytest
 
 import nlp_judgments.legal.schema
 from nlp_judgments.apps.corpus import prelabel_files
-from nlp_judgments.legal.prelabel import PRIORITY, _AMOUNT_RE, _amount_matches, _occurrences, _resolve, prelabel_text
+from nlp_judgments.legal.prelabel import (
+    _AMOUNT_RE,
+    PRIORITY,
+    _amount_matches,
+    _occurrences,
+    _resolve,
+    prelabel_text,
+)
 from nlp_judgments.legal.schema import RULE_LABELS
 from nlp_judgments.spans import Span, read_spans_jsonl
 

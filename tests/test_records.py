@@ -16,9 +16,14 @@ import jsonschema
 import pytest
 
 import nlp_judgments.legal.schema
-from nlp_judgments.legal.prelabel import prelabel_text
 from nlp_judgments.legal import defendants, evidence, verdict
-from nlp_judgments.legal.records import build_record, combine_spans, record_from_rules, record_schema
+from nlp_judgments.legal.prelabel import prelabel_text
+from nlp_judgments.legal.records import (
+    build_record,
+    combine_spans,
+    record_from_rules,
+    record_schema,
+)
 from nlp_judgments.spans import Span, read_spans_jsonl
 
 DEMO = Path(nlp_judgments.legal.schema.__file__).parents[1] / "resources" / "demo" / "judgments.jsonl"

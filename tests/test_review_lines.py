@@ -16,6 +16,7 @@ import pytest
 
 from nlp_judgments.apps.review import render_review
 from nlp_judgments.cli import main
+
 from .test_review import Page, demo_lines, line
 
 

@@ -98,6 +98,9 @@ class StubTagger:
             raise RuntimeError("model broke")
         return [[] for _ in texts]
 
+    def record(self, text, entities):
+        return record_from_model_and_rules(text, entities)
+
 
 @pytest.mark.parametrize("settings, certain_to_share", [
     # The worker waits (up to 5 s) until it holds all 20 texts: sharing is certain, not a matter of timing.

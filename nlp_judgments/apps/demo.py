@@ -6,7 +6,7 @@ customers' numbers and verification codes to app sign-up schemes, is held out: t
 seen it when it tags it. The model and the rule pre-labeller tag it as one tagger
 (``Tagger(rules=True)``: the rules' spans kept, the model's everywhere else); the run prints the
 entities found, grouped by label, the exact-span scores against that judgment's gold spans (and
-the model's alone), and the case record built from them (``records.record_from_model_and_rules``).
+the model's alone), and the case record built from them (``Tagger.record``).
 
 ``quick=True`` swaps the pretrained encoder for the tiny random one (seconds; nothing useful is
 learned): the smoke test of this same path.
@@ -18,7 +18,6 @@ import logging
 from importlib import resources
 from pathlib import Path
 
-from nlp_judgments.legal.records import record_from_model_and_rules
 from nlp_judgments.legal.schema import LABELS
 from nlp_judgments.spans import Span, read_spans_jsonl, write_spans_jsonl
 from nlp_judgments.tagging.metrics import format_table, span_scores
@@ -62,7 +61,8 @@ def run_demo(output: Path, quick: bool = False, overrides: list[str] | None = No
     train(config)
 
     (alone,) = Tagger.load(output / "model-last").tag([held_out.text])
-    (entities,) = Tagger.load(output / "model-last", rules=True).tag([held_out.text])
+    tagger = Tagger.load(output / "model-last", rules=True)
+    (entities,) = tagger.tag([held_out.text])
     from_rules = sum(e.source == "rules" for e in entities)
     print(f"\n{HELD_OUT}: {len(held_out.text)} characters, {len(entities)} entities found by the model and the rules "
           f"as one tagger ({from_rules} from the rules, {len(entities) - from_rules} from the model)")
@@ -80,7 +80,7 @@ def run_demo(output: Path, quick: bool = False, overrides: list[str] | None = No
     print(format_table(scores))
     print(f"(the model alone: micro-F1 {model_only['micro']['f1']:.4f})")
     print("\ncase record (every field carries its evidence span):")
-    print(summarize_record(record_from_model_and_rules(held_out.text, entities)))
+    print(summarize_record(tagger.record(held_out.text, entities)))
     return scores | {"model_alone": model_only["micro"]}
 
 

@@ -9,7 +9,7 @@ load their scripts from a CDN, dead offline):
 - ``POST /v1/tag``: ``{"texts": [...]}`` or ``{"text": "..."}`` → ``{"results": [{"entities": [...]}]}``,
   one result per text, entities as :meth:`Entity.to_dict` (character offsets into the text sent);
 - ``POST /v1/records``: the same, each result also carrying the case record built from the model's
-  entities and the rule spans (:func:`~nlp_judgments.legal.records.record_from_model_and_rules`);
+  entities and the rule spans (``Tagger.record``: :func:`~nlp_judgments.legal.records.record_from_model_and_rules`, or the entities as they are under ``--rules``);
 - ``GET /healthz``: status, the model (its folder's name, labels, window size), the limits and the
   batching counters.
 
@@ -51,7 +51,6 @@ from nlp_judgments.apps.batcher import Batcher, BatchStats, QueueFull
 from nlp_judgments.apps.guards import BodyLimit, HostCheck, allowed_hosts
 from nlp_judgments.apps.review import render_review
 from nlp_judgments.data.inputs import check_text
-from nlp_judgments.legal.records import record_from_model_and_rules
 from nlp_judgments.tagging.tagger import Entity, Tagger
 
 
@@ -167,14 +166,15 @@ _ERRORS = {
 # ---- the app ----
 
 
-def _records(texts: Sequence[str], entities: Sequence[list[Entity]], stop: threading.Event) -> list[dict]:
-    """Entities and record per text; stops early once ``stop`` is set (the request got 504: nobody
-    will read them, and other requests need the CPU)."""
+def _records(texts: Sequence[str], entities: Sequence[list[Entity]], record, stop: threading.Event) -> list[dict]:
+    """Entities and record per text (``record``: the tagger's, which adds the rule spans only where
+    its entities lack them); stops early once ``stop`` is set (the request got 504: nobody will read
+    them, and other requests need the CPU)."""
     out = []
     for text, ents in zip(texts, entities):
         if stop.is_set():
             break
-        out.append({"entities": [e.to_dict() for e in ents], "record": record_from_model_and_rules(text, ents)})
+        out.append({"entities": [e.to_dict() for e in ents], "record": record(text, ents)})
     return out
 
 
@@ -230,7 +230,8 @@ def create_app(
     model_dir: str | Path | None = None,
     hosts: Collection[str] | None = None,
 ) -> FastAPI:
-    """The app serving ``tagger`` (anything with ``.tag(texts)`` and ``.meta``) under ``settings``.
+    """The app serving ``tagger`` (anything with ``.tag(texts)``, ``.record(text, entities)`` and
+    ``.meta``) under ``settings``.
 
     ``hosts``: the ``Host`` names it answers (any port), others get 400; ``None`` answers any
     (``serve`` passes :func:`~nlp_judgments.apps.guards.allowed_hosts` of its address).
@@ -301,7 +302,7 @@ def create_app(
 
     async def records(texts: list[str], stop: threading.Event) -> list[dict]:
         entities = await batcher.tag(texts)
-        return await asyncio.to_thread(_records, texts, entities, stop)  # pure Python: keep it off the event loop
+        return await asyncio.to_thread(_records, texts, entities, tagger.record, stop)  # pure Python: keep it off the event loop
 
     @app.post("/v1/tag", response_model=TagResponse, responses=_ERRORS)
     async def tag_texts(body: TagRequest) -> dict:
