@@ -21,17 +21,16 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
-import re
 import sys
 from collections import Counter
 from pathlib import Path
 
+from nlp_judgments.data.formats.marked import unmark as _unmark
 from nlp_judgments.legal.schema import LABELS
 from nlp_judgments.spans import Span
 
 REPO = Path(__file__).resolve().parents[1]
 JUDGMENTS = REPO.parent / "shared" / "data" / "judge_docs" / "judgments.jsonl"
-MARK = re.compile(r"⟦([^⟦⟧|]+)\|([A-Z_]+)⟧")
 N_DOCS = 60
 
 
@@ -50,27 +49,10 @@ def pick(docs: list[dict], n: int = N_DOCS) -> list[int]:
 
 
 def unmark(marked: str) -> tuple[str, list[Span], list[str]]:
-    """The plain text, its spans and the problems found (stray marks, unknown labels)."""
-    text, spans, problems, pos = [], [], [], 0
-    out_len = 0
-    for m in MARK.finditer(marked):
-        plain = marked[pos : m.start()]
-        text.append(plain)
-        out_len += len(plain)
-        surface, label = m.group(1), m.group(2)
-        if label not in LABELS:
-            problems.append(f"unknown label {label!r} on {surface!r}")
-        spans.append(Span(out_len, out_len + len(surface), label))
-        text.append(surface)
-        out_len += len(surface)
-        pos = m.end()
-    text.append(marked[pos:])
-    plain = "".join(text)
-    for ch in "⟦⟧":
-        if ch in plain:
-            problems.append(f"a stray {ch} (a mark not of the form ⟦surface|LABEL⟧) near "
-                            f"{plain[max(0, plain.index(ch) - 10): plain.index(ch) + 10]!r}")
-    return plain, spans, problems
+    """The plain text, its spans and the problems found (stray marks, labels outside the schema)."""
+    plain, spans, problems = _unmark(marked)
+    unknown = [f"unknown label {s.label!r} on {plain[s.start:s.end]!r}" for s in spans if s.label not in LABELS]
+    return plain, spans, unknown + problems
 
 
 def read_pass(path: Path, docs: list[dict]) -> tuple[dict[str, list[Span]], list[str]]:

@@ -207,6 +207,7 @@ def test_identical_duplicate_spans_are_dropped_and_counted(tmp_path):
         ("conll", {"scheme": "bio", "ids": True}),
         ("conll", {"scheme": "bioes", "ids": True}),
         ("labelstudio", {"kind": "annotations"}),
+        ("marked", {}),
     ],
 )
 def test_every_writer_round_trips(tmp_path, fmt, options):
@@ -222,7 +223,7 @@ def test_every_writer_round_trips(tmp_path, fmt, options):
 TRICKY_TEXTS = [" 前后有空格 ", "全角\u3000空格", "换行\n第二行", "制表\t符", "回车\r\n", "𠀾某持刀", "[SPACE]", "#"]
 
 
-@pytest.mark.parametrize("fmt", ["conll", "labelstudio", "cail2021", "spans"])
+@pytest.mark.parametrize("fmt", ["conll", "labelstudio", "cail2021", "spans", "marked"])
 @pytest.mark.parametrize("text", TRICKY_TEXTS)
 def test_whitespace_and_astral_characters_round_trip(tmp_path, fmt, text):
     doc = Document("t", text, [Span(0, len(text), "X")] if text.strip() else [])
@@ -251,6 +252,25 @@ def test_conll_writer_keeps_the_longest_of_overlapping_spans(tmp_path):
     (doc,) = read_documents(path, "conll")
     assert [OVERLAP[s.start:s.end] for s in doc.spans] == ["张某", "赵某家中", "现金3000元"]
     assert stats.anomalies["conll writer: overlapping spans dropped"] == 1
+
+
+def test_marked_writer_keeps_the_longest_of_overlapping_spans_and_refuses_bracketed_text(tmp_path):
+    path = tmp_path / "o.jsonl"
+    stats = ReadStats()
+    write_documents(docs_overlapping(), path, "marked", stats=stats)
+    (doc,) = read_documents(path, "auto")
+    assert [OVERLAP[s.start:s.end] for s in doc.spans] == ["张某", "赵某家中", "现金3000元"]
+    assert stats.anomalies["marked writer: overlapping spans dropped"] == 1
+    with pytest.raises(DataError, match="cannot write"):
+        write_documents([Document("b", "⟦张某⟧", [])], tmp_path / "b.jsonl", "marked")
+
+
+def test_marked_reader_takes_marks_in_place_and_ignores_other_keys(tmp_path):
+    line = {"id": "n1", "genre": "news", "marked": "男子⟦陈某|DEFENDANT⟧通过⟦微信|APP⟧骗走⟦3万元|AMOUNT⟧"}
+    path = write_jsonl(tmp_path / "m.jsonl", [line])
+    (doc,) = read_documents(path, "auto", allowed=["DEFENDANT", "APP", "AMOUNT"])
+    assert doc.text == "男子陈某通过微信骗走3万元"
+    assert [(doc.text[s.start:s.end], s.label) for s in doc.spans] == [("陈某", "DEFENDANT"), ("微信", "APP"), ("3万元", "AMOUNT")]
 
 
 def test_labelstudio_predictions_round_trip_with_scores(tmp_path):
@@ -336,6 +356,7 @@ def test_labelstudio_config_is_valid_xml_with_every_label():
         ("a.json", json.dumps({"articleId": 1, "sentId": 1, "sentText": "某", "entityMentions": []}) + "\n", "cail2022"),
         ("a.json", json.dumps([{"data": {"text": "某"}, "annotations": []}]), "labelstudio"),
         ("a.jsonl", json.dumps({"id": "1", "text": "某", "entities": []}) + "\n", "spans"),
+        ("a.jsonl", json.dumps({"id": "1", "marked": "⟦某|P⟧"}, ensure_ascii=False) + "\n", "marked"),
         ("a.bio", "某 O\n", "conll"),
         ("a.dat", "某 O\n", "conll"),
     ],
@@ -388,6 +409,9 @@ MALFORMED = [
     ("conll", "t.bio", "张 B-NHCS\n某 I-NHCS\n\n刘 X-NHCS\n", 4, "invalid tag 'X-NHCS'"),
     ("conll", "t.bio", "张 B-NHCS\n某 B-\n", 2, "invalid tag 'B-'"),
     ("conll", "t.bio", "张 O\n  O\n", 2, "expected a character and a tag"),
+    ("marked", "m.jsonl", '{"id": "1", "marked": "⟦张某|P⟧"}\n{"id": "2", "marked": "⟦张某⟧犯罪"}\n', 2, "stray ⟦"),
+    ("marked", "m.jsonl", '{"id": "1", "marked": "⟦张⟦某|P⟧|P⟧"}\n', 1, "stray"),
+    ("marked", "m.jsonl", '{"id": "1", "text": "张某"}\n', 1, "'marked'"),
     ("labelstudio", "ls.json", labelstudio_json([{"data": {"text": "张某"}, "annotations": []},
                                                  {"data": {"txt": "张某"}, "annotations": []}]), 8, "'text'"),
     ("labelstudio", "ls.json", labelstudio_json([{"data": {"text": "张某"}, "annotations": [{"result": [

@@ -6,5 +6,5 @@ refuse to import if a reader or writer is missing from them or added without the
 Not here: the readers and writers (``formats/``).
 """
 
-FORMATS = ("spans", "cail2021", "cail2022", "conll", "labelstudio", "datasets")
-WRITABLE_FORMATS = ("spans", "cail2021", "conll", "labelstudio")
+FORMATS = ("spans", "cail2021", "cail2022", "conll", "labelstudio", "marked", "datasets")
+WRITABLE_FORMATS = ("spans", "cail2021", "conll", "labelstudio", "marked")

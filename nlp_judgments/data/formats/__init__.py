@@ -13,6 +13,8 @@ format name     what it is                                                      
                 blank line between documents
 ``labelstudio`` Label Studio tasks: ``data.text`` with ``labels`` regions in      yes   yes
                 ``annotations`` (or ``predictions``)
+``marked``      JSON lines of ``{"id", "marked"}``, each span written in place   yes   yes
+                as ``⟦surface|LABEL⟧`` (flat)
 ``datasets``    whatever the ``datasets`` library loads from disk: Parquet,       yes   no
                 Arrow, CSV, JSON lines, a ``save_to_disk`` folder, a hub
                 repository's folder of data files; spans or tokens and tags
@@ -30,7 +32,7 @@ identical duplicate spans are dropped and counted.
 
 Package layout: ``reading.py`` (the assembler and :class:`ReadStats`), ``label_maps.py``
 (:class:`LabelMap`, :data:`LABEL_MAPS`), ``tags.py`` (tag sequences and tokens as character spans),
-and one module per family of formats: ``cail.py``, ``conll.py``, ``labelstudio.py``,
+and one module per family of formats: ``cail.py``, ``conll.py``, ``labelstudio.py``, ``marked.py``,
 ``hf_datasets.py``; each module's docstring states its format's decisions (space characters in
 CoNLL, Label Studio offsets and annotation choice, CAIL2022 text checks, token alignment).
 
@@ -68,6 +70,7 @@ from nlp_judgments.data.formats.labelstudio import (
     read_labelstudio,
     write_labelstudio,
 )
+from nlp_judgments.data.formats.marked import read_marked, write_marked
 from nlp_judgments.data.formats.reading import (
     Assembler,
     ReadStats,
@@ -105,6 +108,7 @@ _READERS = {
     "cail2022": read_cail2022,
     "conll": read_conll,
     "labelstudio": read_labelstudio,
+    "marked": read_marked,
     "datasets": read_datasets,
 }
 _WRITERS = {
@@ -112,12 +116,14 @@ _WRITERS = {
     "cail2021": write_cail2021,
     "conll": write_conll,
     "labelstudio": write_labelstudio,
+    "marked": write_marked,
 }
 if tuple(_READERS) != FORMATS or tuple(_WRITERS) != WRITABLE_FORMATS:
     raise ImportError("data.names lists other formats than the reader and writer registries hold")
 _READER_OPTIONS = {"labelstudio": {"use_predictions"}, "datasets": {"columns", "split"}}
 # A key only the format's records have, checked in this order ("text" last: others may carry one).
-_KEY_TO_FORMAT = (("context", "cail2021"), ("sentText", "cail2022"), ("data", "labelstudio"), ("text", "spans"))
+_KEY_TO_FORMAT = (("context", "cail2021"), ("sentText", "cail2022"), ("data", "labelstudio"), ("marked", "marked"),
+                  ("text", "spans"))
 _CONLL_SUFFIXES = {".conll", ".conllu", ".bio", ".bioes", ".bmes", ".iob", ".iob2", ".tsv", ".txt", ".char"}
 # Files no other reader reads; JSON lines stay with the key test below (our own formats are JSON).
 _TABLE_SUFFIXES = {".parquet", ".arrow", ".csv"}
@@ -187,7 +193,7 @@ def read_documents(
 def write_documents(docs: Iterable[Document], path: str | Path, format: str, **options: Any) -> int:
     """Write ``docs`` to ``path`` in ``format`` (one of :data:`WRITABLE_FORMATS`); return how many.
 
-    ``options`` go to the writer: :func:`write_conll` (``scheme``, ``ids``, ``stats``),
+    ``options`` go to the writer: :func:`write_conll` (``scheme``, ``ids``, ``stats``), :func:`write_marked` (``stats``),
     :func:`write_labelstudio` (``kind``, ``model_version``, ``scores``), :func:`write_cail2021`
     (``labels``).
     """
@@ -214,7 +220,7 @@ def convert(
     stats = ReadStats()
     docs = list(read_documents(src, src_format, label_map, allowed, stats, **(read_options or {})))
     options = dict(write_options or {})
-    if dst_format == "conll":
+    if dst_format in ("conll", "marked"):  # the lossy writers count what they drop
         options.setdefault("stats", stats)
     write_documents(docs, dst, dst_format, **options)
     return stats
